@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xiova rbtree core: the range allocator behind the magazine caches.
+ *
+ * Ranges live in an rbtree ordered by pfn, with an anchor node above the
+ * whole space. Allocation walks the tree top-down from a cached starting
+ * point and takes the highest gap below the limit that fits.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitops.h>
+#include <linux/log2.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+
+#include "iova_internal.h"
+
+static struct kmem_cache *xiova_node_cache;
+static unsigned int xiova_cache_users;
+static DEFINE_MUTEX(xiova_cache_mutex);
+static DEFINE_PER_CPU(long, xiova_nodes_live);
+
+atomic_t xiova_fail_node_allocs = ATOMIC_INIT(0);
+EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_fail_node_allocs);
+
+static struct xiova *to_xiova(struct rb_node *node)
+{
+	return rb_entry(node, struct xiova, node);
+}
+
+/* Callers hold spinlocks with interrupts off, hence GFP_ATOMIC. */
+struct xiova *xiova_node_alloc(void)
+{
+	struct xiova *iova;
+
+	if (xiova_should_fail(&xiova_fail_node_allocs))
+		return NULL;
+	iova = kmem_cache_zalloc(xiova_node_cache, GFP_ATOMIC | __GFP_NOWARN);
+	if (iova)
+		this_cpu_inc(xiova_nodes_live);
+	return iova;
+}
+EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_node_alloc);
+
+void xiova_node_free(struct xiova *iova)
+{
+	if (!iova || iova->pfn_lo == XIOVA_ANCHOR)
+		return;
+	this_cpu_dec(xiova_nodes_live);
+	kmem_cache_free(xiova_node_cache, iova);
+}
+EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_node_free);
+
+/**
+ * xiova_live_nodes() - tree nodes allocated and not yet freed, all domains
+ *
+ * Return: the count; exact only while no allocation runs concurrently.
+ */
+long xiova_live_nodes(void)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(xiova_nodes_live, cpu);
+	return sum;
+}
+EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_live_nodes);
+
+/**
+ * xiova_cache_get() - take a reference on the module's caches
+ *
+ * The first reference creates the tree-node and magazine kmem_caches and
+ * the CPU hotplug state. xiova_init_domain() takes its own reference, so
+ * calling this is only needed to keep the caches across domain lifetimes.
+ * Process context only.
+ *
+ * Return: 0 or a negative errno.
+ */
+int xiova_cache_get(void)
+{
+	int ret = 0;
+
+	mutex_lock(&xiova_cache_mutex);
+	if (xiova_cache_users) {
+		xiova_cache_users++;
+		goto out;
+	}
+
+	xiova_node_cache = kmem_cache_create("xiova_node", sizeof(struct xiova),
+					     0, SLAB_HWCACHE_ALIGN, NULL);
+	if (!xiova_node_cache) {
+		pr_err("cannot create the xiova_node cache\n");
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = xiova_rcache_setup();
+	if (ret) {
+		kmem_cache_destroy(xiova_node_cache);
+		xiova_node_cache = NULL;
+		goto out;
+	}
+	xiova_cache_users = 1;
+out:
+	mutex_unlock(&xiova_cache_mutex);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(xiova_cache_get, XIOVA);
+
+/**
+ * xiova_cache_put() - drop a reference taken by xiova_cache_get()
+ *
+ * The last reference destroys the caches; every domain must be put first.
+ * Process context only.
+ */
+void xiova_cache_put(void)
+{
+	mutex_lock(&xiova_cache_mutex);
+	if (!xiova_cache_users) {
+		pr_warn_ratelimited("%s: no reference held\n", __func__);
+		goto out;
+	}
+	if (--xiova_cache_users)
+		goto out;
+	xiova_rcache_teardown();
+	kmem_cache_destroy(xiova_node_cache);
+	xiova_node_cache = NULL;
+out:
+	mutex_unlock(&xiova_cache_mutex);
+}
+EXPORT_SYMBOL_NS_GPL(xiova_cache_put, XIOVA);
+
+/**
+ * xiova_rcache_range() - largest size, in bytes, served by the magazines
+ *
+ * Return: PAGE_SIZE times the largest cached size class.
+ */
+unsigned long xiova_rcache_range(void)
+{
+	return PAGE_SIZE << (XIOVA_RANGE_CACHE_MAX_SIZE - 1);
+}
+EXPORT_SYMBOL_NS_GPL(xiova_rcache_range, XIOVA);
+
+/**
+ * xiova_init_domain() - set up an empty IOVA domain
+ * @iovad: the domain
+ * @granule: bytes per pfn: a power of two no larger than PAGE_SIZE
+ * @start_pfn: lowest pfn that may be allocated, at least 1
+ *
+ * Unlike the kernel's init_iova_domain(), bad arguments are refused rather
+ * than hitting a BUG_ON(), and pfn 0 cannot be allocated because it is the
+ * failure value of xiova_alloc_fast(). Process context only.
+ *
+ * Return: 0, -EINVAL for a bad argument, or -ENOMEM.
+ */
+int xiova_init_domain(struct xiova_domain *iovad, unsigned long granule,
+		      unsigned long start_pfn)
+{
+	int ret;
+
+	if (!is_power_of_2(granule) || granule > PAGE_SIZE) {
+		pr_err("granule %lu is not a power of two up to %lu\n",
+		       granule, PAGE_SIZE);
+		return -EINVAL;
+	}
+	if (!start_pfn || start_pfn >= XIOVA_ANCHOR) {
+		pr_err("start pfn %#lx is out of range\n", start_pfn);
+		return -EINVAL;
+	}
+	ret = xiova_cache_get();
+	if (ret)
+		return ret;
+
+	spin_lock_init(&iovad->iova_rbtree_lock);
+	iovad->rbroot = RB_ROOT;
+	iovad->cached_node = &iovad->anchor.node;
+	iovad->cached32_node = &iovad->anchor.node;
+	iovad->granule = granule;
+	iovad->start_pfn = start_pfn;
+	iovad->dma_32bit_pfn = 1UL << (32 - xiova_shift(iovad));
+	iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	iovad->anchor.pfn_lo = XIOVA_ANCHOR;
+	iovad->anchor.pfn_hi = XIOVA_ANCHOR;
+	iovad->anchor.flags = XIOVA_F_RESERVED;
+	iovad->rcaches = NULL;
+	iovad->tree_nodes = 0;
+	rb_link_node(&iovad->anchor.node, NULL, &iovad->rbroot.rb_node);
+	rb_insert_color(&iovad->anchor.node, &iovad->rbroot);
+	xiova_debugfs_add_domain(iovad);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(xiova_init_domain, XIOVA);
+
+/**
+ * xiova_put_domain() - free a domain and every range in it
+ * @iovad: a domain set up by xiova_init_domain()
+ *
+ * No other call on @iovad may run concurrently or follow. Process context.
+ */
+void xiova_put_domain(struct xiova_domain *iovad)
+{
+	struct xiova *iova, *tmp;
+
+	xiova_debugfs_remove_domain(iovad);
+	if (iovad->rcaches)
+		xiova_free_rcaches(iovad);
+	rbtree_postorder_for_each_entry_safe(iova, tmp, &iovad->rbroot, node)
+		xiova_node_free(iova);
+	iovad->rbroot = RB_ROOT;
+	iovad->tree_nodes = 0;
+	xiova_cache_put();
+}
+EXPORT_SYMBOL_NS_GPL(xiova_put_domain, XIOVA);
+
+static struct rb_node *xiova_cached_start(struct xiova_domain *iovad,
+					  unsigned long limit_pfn)
+{
+	if (limit_pfn <= iovad->dma_32bit_pfn)
+		return iovad->cached32_node;
+	return iovad->cached_node;
+}
+
+static void xiova_cached_insert_update(struct xiova_domain *iovad,
+				       struct xiova *new)
+{
+	if (new->pfn_hi < iovad->dma_32bit_pfn)
+		iovad->cached32_node = &new->node;
+	else
+		iovad->cached_node = &new->node;
+}
+
+/*
+ * A freed range at or above a cached start would leave a hole the next
+ * top-down walk never sees, so the start moves up past it. Freeing below
+ * 4 GiB may open a gap that a previously failed 32-bit size now fits.
+ */
+static void xiova_cached_delete_update(struct xiova_domain *iovad,
+				       struct xiova *free)
+{
+	struct xiova *cached = to_xiova(iovad->cached32_node);
+
+	if (free == cached ||
+	    (free->pfn_hi < iovad->dma_32bit_pfn &&
+	     free->pfn_lo >= cached->pfn_lo))
+		iovad->cached32_node = rb_next(&free->node);
+
+	if (free->pfn_lo < iovad->dma_32bit_pfn)
+		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+
+	cached = to_xiova(iovad->cached_node);
+	if (free->pfn_lo >= cached->pfn_lo)
+		iovad->cached_node = rb_next(&free->node);
+}
+
+/*
+ * Find the lowest node at or above @limit_pfn to restart a walk from. A
+ * limit above 4 GiB is almost always near the top, where the anchor is a
+ * cheaper start than a search.
+ */
+static struct rb_node *xiova_find_limit(struct xiova_domain *iovad,
+					unsigned long limit_pfn)
+{
+	struct rb_node *node, *next;
+
+	if (limit_pfn > iovad->dma_32bit_pfn)
+		return &iovad->anchor.node;
+
+	node = iovad->rbroot.rb_node;
+	while (to_xiova(node)->pfn_hi < limit_pfn)
+		node = node->rb_right;
+
+search_left:
+	while (node->rb_left && to_xiova(node->rb_left)->pfn_lo >= limit_pfn)
+		node = node->rb_left;
+
+	if (!node->rb_left)
+		return node;
+
+	next = node->rb_left;
+	while (next->rb_right) {
+		next = next->rb_right;
+		if (to_xiova(next)->pfn_lo >= limit_pfn) {
+			node = next;
+			goto search_left;
+		}
+	}
+	return node;
+}
+
+static void xiova_insert_node(struct xiova_domain *iovad, struct xiova *iova,
+			      struct rb_node *start)
+{
+	struct rb_node **link = start ? &start : &iovad->rbroot.rb_node;
+	struct rb_node *parent = NULL;
+
+	while (*link) {
+		struct xiova *this = to_xiova(*link);
+
+		parent = *link;
+		if (iova->pfn_lo < this->pfn_lo)
+			link = &(*link)->rb_left;
+		else
+			link = &(*link)->rb_right;
+	}
+	rb_link_node(&iova->node, parent, link);
+	rb_insert_color(&iova->node, &iovad->rbroot);
+	iovad->tree_nodes++;
+}
+
+/*
+ * Place @size pfns below the exclusive @limit_pfn, top-down. The first
+ * walk goes down from the cached node; if it finds nothing it retries the
+ * part between the cached node and the limit it skipped.
+ */
+static int xiova_alloc_range(struct xiova_domain *iovad, unsigned long size,
+			     unsigned long limit_pfn, struct xiova *new,
+			     bool size_aligned)
+{
+	unsigned long high_pfn = limit_pfn, low_pfn = iovad->start_pfn;
+	unsigned long align_mask = ~0UL;
+	unsigned long new_pfn, retry_pfn;
+	struct rb_node *curr, *prev;
+	struct xiova *curr_iova;
+	unsigned long flags;
+
+	if (size_aligned)
+		align_mask <<= fls_long(size - 1);
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	if (limit_pfn <= iovad->dma_32bit_pfn &&
+	    size >= iovad->max32_alloc_size)
+		goto full;
+
+	curr = xiova_cached_start(iovad, limit_pfn);
+	curr_iova = to_xiova(curr);
+	retry_pfn = curr_iova->pfn_hi;
+
+retry:
+	do {
+		high_pfn = min(high_pfn, curr_iova->pfn_lo);
+		new_pfn = (high_pfn - size) & align_mask;
+		prev = curr;
+		curr = rb_prev(curr);
+		curr_iova = to_xiova(curr);
+	} while (curr && new_pfn <= curr_iova->pfn_hi && new_pfn >= low_pfn);
+
+	if (high_pfn < size || new_pfn < low_pfn) {
+		if (low_pfn == iovad->start_pfn && retry_pfn < limit_pfn) {
+			high_pfn = limit_pfn;
+			low_pfn = retry_pfn + 1;
+			curr = xiova_find_limit(iovad, limit_pfn);
+			curr_iova = to_xiova(curr);
+			goto retry;
+		}
+		iovad->max32_alloc_size = size;
+		goto full;
+	}
+
+	new->pfn_lo = new_pfn;
+	new->pfn_hi = new_pfn + size - 1;
+	xiova_insert_node(iovad, new, prev);
+	xiova_cached_insert_update(iovad, new);
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	return 0;
+
+full:
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	return -ENOMEM;
+}
+
+/**
+ * xiova_alloc() - allocate a range from the rbtree
+ * @iovad: the domain
+ * @size: number of pfns, at least 1
+ * @limit_pfn: highest pfn the range may use (inclusive)
+ * @size_aligned: align the first pfn to @size rounded up to a power of two
+ *
+ * Searches top-down from @limit_pfn to the domain's start pfn. A limit at
+ * or above the anchor means no limit (the kernel's alloc_iova() wraps and
+ * fails there). Any context.
+ *
+ * Return: the new range, or NULL when nothing fits, on a bad argument, or
+ * when no memory is left for the node.
+ */
+struct xiova *xiova_alloc(struct xiova_domain *iovad, unsigned long size,
+			  unsigned long limit_pfn, bool size_aligned)
+{
+	struct xiova *new;
+
+	if (unlikely(!size)) {
+		pr_warn_ratelimited("allocation of size 0 refused\n");
+		return NULL;
+	}
+	limit_pfn = min(limit_pfn, XIOVA_ANCHOR - 1);
+	if (limit_pfn < iovad->start_pfn ||
+	    size > limit_pfn - iovad->start_pfn + 1)
+		return NULL;
+	if (size_aligned && fls_long(size - 1) >= BITS_PER_LONG)
+		return NULL;
+
+	new = xiova_node_alloc();
+	if (!new)
+		return NULL;
+	if (xiova_alloc_range(iovad, size, limit_pfn + 1, new, size_aligned)) {
+		xiova_node_free(new);
+		return NULL;
+	}
+	return new;
+}
+EXPORT_SYMBOL_NS_GPL(xiova_alloc, XIOVA);
+
+/**
+ * xiova_find_locked() - find the range holding a pfn
+ * @iovad: the domain, with its rbtree lock held
+ * @pfn: any pfn inside the range
+ *
+ * Return: the range, the anchor for pfns at its place, or NULL.
+ */
+struct xiova *xiova_find_locked(struct xiova_domain *iovad, unsigned long pfn)
+{
+	struct rb_node *node = iovad->rbroot.rb_node;
+
+	assert_spin_locked(&iovad->iova_rbtree_lock);
+	while (node) {
+		struct xiova *iova = to_xiova(node);
+
+		if (pfn < iova->pfn_lo)
+			node = node->rb_left;
+		else if (pfn > iova->pfn_hi)
+			node = node->rb_right;
+		else
+			return iova;
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_find_locked);
+
+/**
+ * xiova_remove_locked() - unlink a range from the tree
+ * @iovad: the domain, with its rbtree lock held
+ * @iova: a range in the tree, not the anchor
+ */
+void xiova_remove_locked(struct xiova_domain *iovad, struct xiova *iova)
+{
+	assert_spin_locked(&iovad->iova_rbtree_lock);
+	xiova_cached_delete_update(iovad, iova);
+	rb_erase(&iova->node, &iovad->rbroot);
+	iovad->tree_nodes--;
+}
+EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_remove_locked);
+
+/**
+ * xiova_find() - find the range holding a pfn
+ * @iovad: the domain
+ * @pfn: any pfn inside the range
+ *
+ * The range stays valid only until someone frees it. Any context.
+ *
+ * Return: the range, or NULL if no range holds @pfn.
+ */
+struct xiova *xiova_find(struct xiova_domain *iovad, unsigned long pfn)
+{
+	unsigned long flags;
+	struct xiova *iova;
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	iova = xiova_find_locked(iovad, pfn);
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	return iova == &iovad->anchor ? NULL : iova;
+}
+EXPORT_SYMBOL_NS_GPL(xiova_find, XIOVA);
+
+/* A range sitting in a magazine must not also be freed from the tree. */
+static bool xiova_may_free(struct xiova_domain *iovad, struct xiova *iova,
+			   unsigned long pfn)
+{
+	if (!iova) {
+		pr_warn_ratelimited("domain %d: free of unknown pfn %#lx\n",
+				    iovad->id, pfn);
+		return false;
+	}
+	if (iova == &iovad->anchor) {
+		pr_warn_ratelimited("domain %d: free of the anchor refused\n",
+				    iovad->id);
+		return false;
+	}
+	if (iova->flags & XIOVA_F_CACHED) {
+		pr_warn_ratelimited("domain %d: pfn %#lx is cached, free refused\n",
+				    iovad->id, pfn);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * __xiova_free() - free a range returned by xiova_alloc() or xiova_reserve()
+ * @iovad: the domain
+ * @iova: the range; NULL is ignored
+ *
+ * Any context.
+ */
+void __xiova_free(struct xiova_domain *iovad, struct xiova *iova)
+{
+	unsigned long flags;
+
+	if (!iova)
+		return;
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	if (!xiova_may_free(iovad, iova, iova->pfn_lo)) {
+		spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+		return;
+	}
+	xiova_remove_locked(iovad, iova);
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	xiova_node_free(iova);
+}
+EXPORT_SYMBOL_NS_GPL(__xiova_free, XIOVA);
+
+/**
+ * xiova_free() - free the range holding a pfn
+ * @iovad: the domain
+ * @pfn: any pfn inside a range
+ *
+ * An unknown pfn is reported (ratelimited) and otherwise ignored, which
+ * also catches a second free of the same range. Any context.
+ */
+void xiova_free(struct xiova_domain *iovad, unsigned long pfn)
+{
+	unsigned long flags;
+	struct xiova *iova;
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	iova = xiova_find_locked(iovad, pfn);
+	if (!xiova_may_free(iovad, iova, pfn)) {
+		spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+		return;
+	}
+	xiova_remove_locked(iovad, iova);
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	xiova_node_free(iova);
+}
+EXPORT_SYMBOL_NS_GPL(xiova_free, XIOVA);
+
+/* The leftmost range whose top reaches @pfn: ranges are disjoint and sorted. */
+static struct rb_node *xiova_first_reaching(struct xiova_domain *iovad,
+					    unsigned long pfn)
+{
+	struct rb_node *node = iovad->rbroot.rb_node, *found = NULL;
+
+	while (node) {
+		if (to_xiova(node)->pfn_hi >= pfn) {
+			found = node;
+			node = node->rb_left;
+		} else {
+			node = node->rb_right;
+		}
+	}
+	return found;
+}
+
+static bool xiova_overlaps_allocation(struct rb_node *node,
+				      unsigned long pfn_lo,
+				      unsigned long pfn_hi)
+{
+	for (; node && to_xiova(node)->pfn_lo <= pfn_hi; node = rb_next(node))
+		if (!(to_xiova(node)->flags & XIOVA_F_RESERVED))
+			return true;
+	return false;
+}
+
+/*
+ * The kernel's merge: every reserved range overlapping [lo, hi] grows down
+ * to cover the part below it, what is left above moves on to the next
+ * one, and whatever remains past the last overlap becomes a new range.
+ */
+static struct xiova *xiova_merge_reserved(struct xiova_domain *iovad,
+					  struct rb_node *node,
+					  unsigned long pfn_lo,
+					  unsigned long pfn_hi,
+					  struct xiova **spare)
+{
+	struct xiova *iova;
+
+	for (; node && to_xiova(node)->pfn_lo <= pfn_hi; node = rb_next(node)) {
+		iova = to_xiova(node);
+		if (pfn_lo < iova->pfn_lo)
+			iova->pfn_lo = pfn_lo;
+		if (pfn_hi <= iova->pfn_hi)
+			return iova;
+		pfn_lo = iova->pfn_hi + 1;
+	}
+
+	iova = *spare;
+	*spare = NULL;
+	iova->pfn_lo = pfn_lo;
+	iova->pfn_hi = pfn_hi;
+	iova->flags = XIOVA_F_RESERVED;
+	xiova_insert_node(iovad, iova, NULL);
+	return iova;
+}
+
+/**
+ * xiova_reserve() - keep a range of pfns from ever being allocated
+ * @iovad: the domain
+ * @pfn_lo: first pfn
+ * @pfn_hi: last pfn (inclusive), below the anchor
+ *
+ * Overlapping or touching earlier reservations merge as in the kernel's
+ * reserve_iova(). Unlike it, a range overlapping a live allocation is
+ * refused instead of silently growing that allocation, which its owner
+ * would later free together with the reservation. Any context.
+ *
+ * Return: the reserved range holding the top of the request, or NULL for
+ * a bad range, an overlap with an allocation, or no memory.
+ */
+struct xiova *xiova_reserve(struct xiova_domain *iovad, unsigned long pfn_lo,
+			    unsigned long pfn_hi)
+{
+	struct xiova *spare, *iova = NULL;
+	struct rb_node *first;
+	unsigned long flags;
+
+	if (pfn_lo > pfn_hi || pfn_hi >= XIOVA_ANCHOR ||
+	    pfn_hi > (U64_MAX >> xiova_shift(iovad))) {
+		pr_warn_ratelimited("domain %d: bad reservation [%#lx, %#lx]\n",
+				    iovad->id, pfn_lo, pfn_hi);
+		return NULL;
+	}
+
+	spare = xiova_node_alloc();
+	if (!spare)
+		return NULL;
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	first = xiova_first_reaching(iovad, pfn_lo);
+	if (xiova_overlaps_allocation(first, pfn_lo, pfn_hi))
+		pr_warn_ratelimited("domain %d: reservation [%#lx, %#lx] overlaps an allocation\n",
+				    iovad->id, pfn_lo, pfn_hi);
+	else
+		iova = xiova_merge_reserved(iovad, first, pfn_lo, pfn_hi, &spare);
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+
+	xiova_node_free(spare);
+	return iova;
+}
+EXPORT_SYMBOL_NS_GPL(xiova_reserve, XIOVA);
+
+static bool xiova_cached_in_tree(struct xiova_domain *iovad,
+				 struct rb_node *node)
+{
+	struct xiova *iova = to_xiova(node);
+
+	return xiova_find_locked(iovad, iova->pfn_lo) == iova;
+}
+
+static bool xiova_node_well_placed(struct xiova_domain *iovad,
+				   struct xiova *iova, struct xiova *prev)
+{
+	if (iova->pfn_lo > iova->pfn_hi)
+		return false;
+	if (prev && iova->pfn_lo <= prev->pfn_hi)
+		return false;
+	return iova->pfn_lo >= iovad->start_pfn ||
+	       (iova->flags & XIOVA_F_RESERVED);
+}
+
+/**
+ * xiova_check_tree() - verify the rbtree's invariants
+ * @iovad: the domain
+ *
+ * Ranges are well formed, sorted, disjoint, allocations lie within the
+ * domain, the anchor is last, the node count matches and the cached nodes
+ * are in the tree.
+ *
+ * Return: 0, or -EUCLEAN after logging the first violation.
+ */
+int xiova_check_tree(struct xiova_domain *iovad)
+{
+	struct xiova *iova, *prev = NULL;
+	unsigned long flags, count = 0;
+	struct rb_node *node;
+	int ret = -EUCLEAN;
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	for (node = rb_first(&iovad->rbroot); node; node = rb_next(node)) {
+		iova = to_xiova(node);
+		if (!xiova_node_well_placed(iovad, iova, prev)) {
+			pr_err("domain %d: bad range [%#lx, %#lx]\n",
+			       iovad->id, iova->pfn_lo, iova->pfn_hi);
+			goto out;
+		}
+		prev = iova;
+		count++;
+	}
+	if (prev != &iovad->anchor || count != iovad->tree_nodes + 1) {
+		pr_err("domain %d: %lu nodes counted, %lu recorded\n",
+		       iovad->id, count, iovad->tree_nodes + 1);
+		goto out;
+	}
+	if (!xiova_cached_in_tree(iovad, iovad->cached_node) ||
+	    !xiova_cached_in_tree(iovad, iovad->cached32_node)) {
+		pr_err("domain %d: a cached node is not in the tree\n",
+		       iovad->id);
+		goto out;
+	}
+	ret = 0;
+out:
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	return ret;
+}
+EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_check_tree);

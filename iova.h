@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * xiova: an IOVA allocator with per-CPU magazines and an unbounded depot.
+ *
+ * Public interface. It has the shape of the kernel's own IOVA API, with
+ * every symbol under the xiova_ prefix and exported in the XIOVA symbol
+ * namespace, so that the module loads beside the kernel's own allocator.
+ * Users add MODULE_IMPORT_NS(XIOVA).
+ */
+#ifndef _XIOVA_H_
+#define _XIOVA_H_
+
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/rbtree.h>
+#include <linux/spinlock.h>
+
+/* Size classes cached by the magazines: 1, 2, 4, ... 32 granules. */
+#define XIOVA_RANGE_CACHE_MAX_SIZE	6
+
+/* Reserved with xiova_reserve(): never handed out, merged with neighbours. */
+#define XIOVA_F_RESERVED	BIT(0)
+
+/**
+ * struct xiova - one allocated or reserved range of a domain
+ * @node:	link in the domain's rbtree, ordered by @pfn_lo
+ * @pfn_hi:	highest pfn of the range (inclusive)
+ * @pfn_lo:	lowest pfn of the range
+ * @flags:	XIOVA_F_* bits
+ */
+struct xiova {
+	struct rb_node	node;
+	unsigned long	pfn_hi;
+	unsigned long	pfn_lo;
+	unsigned long	flags;
+};
+
+struct xiova_rcache;
+
+/**
+ * struct xiova_domain - an IOVA space
+ * @iova_rbtree_lock:	protects the rbtree, the cached nodes,
+ *			@max32_alloc_size and @tree_nodes
+ * @rbroot:		ranges in use, plus @anchor above the whole space
+ * @cached_node:	where the last allocation above the 32-bit boundary
+ *			ended; the next top-down walk starts there
+ * @cached32_node:	the same for allocations below the 32-bit boundary
+ * @granule:		size in bytes of one pfn (a power of two <= PAGE_SIZE)
+ * @start_pfn:		lowest pfn that may be allocated
+ * @dma_32bit_pfn:	first pfn at or above 4 GiB
+ * @max32_alloc_size:	smallest size that failed below @dma_32bit_pfn since
+ *			the last free there; larger requests fail at once
+ * @anchor:		sentinel node at the top of the space
+ * @rcaches:		per size-class magazine caches, or NULL
+ * @cpuhp_dead:		instance of the module's CPU-dead hotplug state
+ * @tree_nodes:		nodes in @rbroot, @anchor excluded
+ * @id:			number of the domain in debugfs
+ * @list:		link in the module's list of domains
+ * @debugfs:		the domain's debugfs directory
+ */
+struct xiova_domain {
+	spinlock_t		iova_rbtree_lock; /* see above */
+	struct rb_root		rbroot;
+	struct rb_node		*cached_node;
+	struct rb_node		*cached32_node;
+	unsigned long		granule;
+	unsigned long		start_pfn;
+	unsigned long		dma_32bit_pfn;
+	unsigned long		max32_alloc_size;
+	struct xiova		anchor;
+	struct xiova_rcache	*rcaches;
+	struct hlist_node	cpuhp_dead;
+	unsigned long		tree_nodes;
+	int			id;
+	struct list_head	list;
+	struct dentry		*debugfs;
+};
+
+static inline unsigned long xiova_size(struct xiova *iova)
+{
+	return iova->pfn_hi - iova->pfn_lo + 1;
+}
+
+static inline unsigned long xiova_shift(struct xiova_domain *iovad)
+{
+	return __ffs(iovad->granule);
+}
+
+static inline unsigned long xiova_mask(struct xiova_domain *iovad)
+{
+	return iovad->granule - 1;
+}
+
+static inline size_t xiova_offset(struct xiova_domain *iovad, dma_addr_t iova)
+{
+	return iova & xiova_mask(iovad);
+}
+
+static inline size_t xiova_align(struct xiova_domain *iovad, size_t size)
+{
+	return ALIGN(size, iovad->granule);
+}
+
+static inline dma_addr_t xiova_dma_addr(struct xiova_domain *iovad,
+					struct xiova *iova)
+{
+	return (dma_addr_t)iova->pfn_lo << xiova_shift(iovad);
+}
+
+static inline unsigned long xiova_pfn(struct xiova_domain *iovad,
+				      dma_addr_t iova)
+{
+	return iova >> xiova_shift(iovad);
+}
+
+int xiova_cache_get(void);
+void xiova_cache_put(void);
+unsigned long xiova_rcache_range(void);
+
+int xiova_init_domain(struct xiova_domain *iovad, unsigned long granule,
+		      unsigned long start_pfn);
+int xiova_domain_init_rcaches(struct xiova_domain *iovad);
+void xiova_put_domain(struct xiova_domain *iovad);
+
+struct xiova *xiova_alloc(struct xiova_domain *iovad, unsigned long size,
+			  unsigned long limit_pfn, bool size_aligned);
+void xiova_free(struct xiova_domain *iovad, unsigned long pfn);
+void __xiova_free(struct xiova_domain *iovad, struct xiova *iova);
+unsigned long xiova_alloc_fast(struct xiova_domain *iovad, unsigned long size,
+			       unsigned long limit_pfn, bool flush_rcache);
+void xiova_free_fast(struct xiova_domain *iovad, unsigned long pfn,
+		     unsigned long size);
+struct xiova *xiova_find(struct xiova_domain *iovad, unsigned long pfn);
+struct xiova *xiova_reserve(struct xiova_domain *iovad, unsigned long pfn_lo,
+			    unsigned long pfn_hi);
+
+#endif /* _XIOVA_H_ */

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xiova test control: a root-only debugfs file through which userspace
+ * creates test domains and runs every public operation in them, so that
+ * kselftests and the VM runner can drive the allocator. The command
+ * language is described in Documentation/testctl.rst.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ctype.h>
+#include <linux/debugfs.h>
+#include <linux/kref.h>
+#include <linux/ktime.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "iova_internal.h"
+
+#define XT_CMD_MAX	256
+#define XT_NAME_MAX	16
+#define XT_ARGS_MAX	5
+#define XT_BURST_MAX	BIT(20)
+
+struct xt_domain {
+	struct list_head	list;
+	struct kref		ref;
+	char			name[XT_NAME_MAX];
+	struct xiova_domain	iovad;
+	struct dentry		*link;
+};
+
+/* What the last command on an open file answered, read back on that file. */
+struct xt_file {
+	struct mutex	lock;	/* serialises commands on one open file */
+	char		reply[96];
+	size_t		len;
+	size_t		pos;
+};
+
+struct xt_cmd {
+	const char	*verb;
+	int		nargs;	/* numbers after the domain name, at least */
+	int		maxargs;
+	int		(*run)(struct xt_domain *d, unsigned long *arg,
+			       int nargs, char *reply, size_t size);
+};
+
+static LIST_HEAD(xt_domains);
+static DEFINE_MUTEX(xt_domains_lock);
+static struct dentry *xt_dir;
+
+static void xt_domain_release(struct kref *ref)
+{
+	struct xt_domain *d = container_of(ref, struct xt_domain, ref);
+
+	debugfs_remove(d->link);
+	xiova_put_domain(&d->iovad);
+	kfree(d);
+}
+
+static struct xt_domain *xt_domain_get(const char *name)
+{
+	struct xt_domain *d;
+
+	mutex_lock(&xt_domains_lock);
+	list_for_each_entry(d, &xt_domains, list) {
+		if (!strcmp(d->name, name)) {
+			kref_get(&d->ref);
+			mutex_unlock(&xt_domains_lock);
+			return d;
+		}
+	}
+	mutex_unlock(&xt_domains_lock);
+	return NULL;
+}
+
+static void xt_domain_put(struct xt_domain *d)
+{
+	kref_put(&d->ref, xt_domain_release);
+}
+
+static bool xt_valid_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len >= XT_NAME_MAX)
+		return false;
+	for (; *name; name++)
+		if (!isalnum(*name) && *name != '_' && *name != '-')
+			return false;
+	return true;
+}
+
+static int xt_create(const char *name, unsigned long *arg, int nargs)
+{
+	unsigned long granule = nargs > 0 ? arg[0] : PAGE_SIZE;
+	unsigned long start = nargs > 1 ? arg[1] : 1;
+	struct xt_domain *d, *old;
+	char target[32];
+	int ret;
+
+	if (!xt_valid_name(name))
+		return -EINVAL;
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	strscpy(d->name, name, sizeof(d->name));
+	kref_init(&d->ref);
+	ret = xiova_init_domain(&d->iovad, granule, start);
+	if (ret) {
+		kfree(d);
+		return ret;
+	}
+	ret = xiova_domain_init_rcaches(&d->iovad);
+	if (ret)
+		goto err;
+
+	mutex_lock(&xt_domains_lock);
+	list_for_each_entry(old, &xt_domains, list) {
+		if (!strcmp(old->name, name)) {
+			mutex_unlock(&xt_domains_lock);
+			ret = -EEXIST;
+			goto err;
+		}
+	}
+	snprintf(target, sizeof(target), "../domain%d", d->iovad.id);
+	d->link = debugfs_create_symlink(name, xt_dir, target);
+	list_add_tail(&d->list, &xt_domains);
+	mutex_unlock(&xt_domains_lock);
+	return 0;
+
+err:
+	xiova_put_domain(&d->iovad);
+	kfree(d);
+	return ret;
+}
+
+static int xt_destroy(const char *name)
+{
+	struct xt_domain *d = xt_domain_get(name);
+
+	if (!d)
+		return -ENOENT;
+	mutex_lock(&xt_domains_lock);
+	/* Two racing destroys: only the one that unlinks drops the list ref. */
+	if (list_empty(&d->list)) {
+		mutex_unlock(&xt_domains_lock);
+		xt_domain_put(d);
+		return -ENOENT;
+	}
+	list_del_init(&d->list);
+	mutex_unlock(&xt_domains_lock);
+	xt_domain_put(d);
+	xt_domain_put(d);
+	return 0;
+}
+
+static int xt_alloc(struct xt_domain *d, unsigned long *arg, int nargs,
+		    char *reply, size_t size)
+{
+	struct xiova *iova = xiova_alloc(&d->iovad, arg[0], arg[1],
+					 nargs > 2 && arg[2]);
+
+	if (!iova)
+		return -ENOSPC;
+	return snprintf(reply, size, "%#lx\n", iova->pfn_lo);
+}
+
+static int xt_alloc_fast(struct xt_domain *d, unsigned long *arg, int nargs,
+			 char *reply, size_t size)
+{
+	unsigned long pfn = xiova_alloc_fast(&d->iovad, arg[0], arg[1],
+					     nargs > 2 && arg[2]);
+
+	if (!pfn)
+		return -ENOSPC;
+	return snprintf(reply, size, "%#lx\n", pfn);
+}
+
+static int xt_find_range(struct xt_domain *d, unsigned long pfn,
+			 char *reply, size_t size)
+{
+	struct xiova *iova = xiova_find(&d->iovad, pfn);
+
+	if (!iova)
+		return -ENOENT;
+	return snprintf(reply, size, "%#lx %#lx\n", iova->pfn_lo, iova->pfn_hi);
+}
+
+/*
+ * Frees report -ENOENT for a pfn that no range holds before the call, so
+ * that a test sees its bad free refused; the allocator itself only warns.
+ */
+static int xt_free(struct xt_domain *d, unsigned long *arg, int nargs,
+		   char *reply, size_t size)
+{
+	if (!xiova_find(&d->iovad, arg[0]))
+		return -ENOENT;
+	xiova_free(&d->iovad, arg[0]);
+	return 0;
+}
+
+static int xt_free_fast(struct xt_domain *d, unsigned long *arg, int nargs,
+			char *reply, size_t size)
+{
+	struct xiova *iova = xiova_find(&d->iovad, arg[0]);
+
+	if (!iova || iova->pfn_lo != arg[0])
+		return -ENOENT;
+	if (!arg[1] || order_base_2(arg[1]) != order_base_2(xiova_size(iova)))
+		return -EINVAL;
+	xiova_free_fast(&d->iovad, arg[0], arg[1]);
+	return 0;
+}
+
+static int xt_find(struct xt_domain *d, unsigned long *arg, int nargs,
+		   char *reply, size_t size)
+{
+	return xt_find_range(d, arg[0], reply, size);
+}
+
+static int xt_reserve(struct xt_domain *d, unsigned long *arg, int nargs,
+		      char *reply, size_t size)
+{
+	struct xiova *iova = xiova_reserve(&d->iovad, arg[0], arg[1]);
+
+	if (!iova)
+		return arg[0] > arg[1] ? -EINVAL : -EBUSY;
+	return snprintf(reply, size, "%#lx %#lx\n", iova->pfn_lo, iova->pfn_hi);
+}
+
+static int xt_flush(struct xt_domain *d, unsigned long *arg, int nargs,
+		    char *reply, size_t size)
+{
+	xiova_flush_rcaches(&d->iovad);
+	return 0;
+}
+
+static int xt_check(struct xt_domain *d, unsigned long *arg, int nargs,
+		    char *reply, size_t size)
+{
+	return xiova_check_tree(&d->iovad);
+}
+
+/*
+ * A burst allocates COUNT ranges with xiova_alloc_fast(), then frees them
+ * all with xiova_free_fast(), ROUNDS times: the flush-queue pattern.
+ */
+static int xt_burst(struct xt_domain *d, unsigned long *arg, int nargs,
+		    char *reply, size_t size)
+{
+	unsigned long count = arg[0], len = arg[1], rounds = nargs > 2 ? arg[2] : 1;
+	unsigned long *pfns, i, r, done = 0;
+	ktime_t start;
+	int ret = 0;
+
+	if (!count || count > XT_BURST_MAX || !len || !rounds ||
+	    rounds > XT_BURST_MAX)
+		return -EINVAL;
+	pfns = kvcalloc(count, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+
+	start = ktime_get();
+	for (r = 0; r < rounds && !ret; r++) {
+		for (i = 0; i < count; i++) {
+			pfns[i] = xiova_alloc_fast(&d->iovad, len, ~0UL, true);
+			if (!pfns[i]) {
+				ret = -ENOSPC;
+				break;
+			}
+		}
+		done += i;
+		while (i--)
+			xiova_free_fast(&d->iovad, pfns[i], len);
+		cond_resched();
+	}
+	kvfree(pfns);
+	if (ret)
+		return ret;
+	return snprintf(reply, size, "%lu %lld\n", done,
+			ktime_to_ns(ktime_sub(ktime_get(), start)));
+}
+
+static const struct xt_cmd xt_cmds[] = {
+	{ "alloc", 2, 3, xt_alloc },
+	{ "alloc_fast", 2, 3, xt_alloc_fast },
+	{ "free", 1, 1, xt_free },
+	{ "free_fast", 2, 2, xt_free_fast },
+	{ "find", 1, 1, xt_find },
+	{ "reserve", 2, 2, xt_reserve },
+	{ "flush", 0, 0, xt_flush },
+	{ "check", 0, 0, xt_check },
+	{ "burst", 2, 3, xt_burst },
+};
+
+static int xt_parse_args(char **rest, unsigned long *arg, int max)
+{
+	char *tok;
+	int n = 0;
+
+	while ((tok = strsep(rest, " \t"))) {
+		if (!*tok)
+			continue;
+		if (n == max || kstrtoul(tok, 0, &arg[n]))
+			return -EINVAL;
+		n++;
+	}
+	return n;
+}
+
+static int xt_run_domain_cmd(const struct xt_cmd *cmd, const char *name,
+			     char *rest, char *reply, size_t size)
+{
+	unsigned long arg[XT_ARGS_MAX] = {};
+	struct xt_domain *d;
+	int nargs, ret;
+
+	nargs = xt_parse_args(&rest, arg, cmd->maxargs);
+	if (nargs < cmd->nargs)
+		return -EINVAL;
+	d = xt_domain_get(name);
+	if (!d)
+		return -ENOENT;
+	ret = cmd->run(d, arg, nargs, reply, size);
+	xt_domain_put(d);
+	return ret;
+}
+
+static int xt_execute(char *line, char *reply, size_t size)
+{
+	unsigned long arg[XT_ARGS_MAX] = {};
+	char *verb, *name;
+	int i, nargs;
+
+	verb = strsep(&line, " \t");
+	name = line ? strsep(&line, " \t") : NULL;
+	if (!verb || !*verb || !name || !*name)
+		return -EINVAL;
+
+	if (!strcmp(verb, "create")) {
+		nargs = xt_parse_args(&line, arg, 2);
+		return nargs < 0 ? nargs : xt_create(name, arg, nargs);
+	}
+	if (!strcmp(verb, "destroy"))
+		return line && *line ? -EINVAL : xt_destroy(name);
+	for (i = 0; i < ARRAY_SIZE(xt_cmds); i++)
+		if (!strcmp(verb, xt_cmds[i].verb))
+			return xt_run_domain_cmd(&xt_cmds[i], name, line, reply,
+						 size);
+	return -EINVAL;
+}
+
+static bool xt_printable(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!isprint(buf[i]) && buf[i] != '\t')
+			return false;
+	return true;
+}
+
+static ssize_t xt_ctl_write(struct file *file, const char __user *ubuf,
+			    size_t count, loff_t *ppos)
+{
+	struct xt_file *xf = file->private_data;
+	char buf[XT_CMD_MAX];
+	size_t len = count;
+	int ret;
+
+	if (!count || count >= XT_CMD_MAX)
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	if (buf[len - 1] == '\n')
+		len--;
+	buf[len] = '\0';
+	if (!xt_printable(buf, len))
+		return -EINVAL;
+
+	mutex_lock(&xf->lock);
+	xf->len = 0;
+	xf->pos = 0;
+	xf->reply[0] = '\0';
+	ret = xt_execute(buf, xf->reply, sizeof(xf->reply));
+	if (ret > 0)
+		xf->len = min_t(size_t, ret, sizeof(xf->reply) - 1);
+	mutex_unlock(&xf->lock);
+	return ret < 0 ? ret : count;
+}
+
+static ssize_t xt_ctl_read(struct file *file, char __user *ubuf, size_t count,
+			   loff_t *ppos)
+{
+	struct xt_file *xf = file->private_data;
+	size_t n;
+
+	mutex_lock(&xf->lock);
+	n = min(count, xf->len - xf->pos);
+	if (copy_to_user(ubuf, xf->reply + xf->pos, n)) {
+		mutex_unlock(&xf->lock);
+		return -EFAULT;
+	}
+	xf->pos += n;
+	mutex_unlock(&xf->lock);
+	return n;
+}
+
+static int xt_ctl_open(struct inode *inode, struct file *file)
+{
+	struct xt_file *xf = kzalloc(sizeof(*xf), GFP_KERNEL);
+
+	if (!xf)
+		return -ENOMEM;
+	mutex_init(&xf->lock);
+	file->private_data = xf;
+	/* Each command's reply is read from its start: no file position. */
+	return stream_open(inode, file);
+}
+
+static int xt_ctl_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static const struct file_operations xt_ctl_fops = {
+	.owner		= THIS_MODULE,
+	.open		= xt_ctl_open,
+	.release	= xt_ctl_release,
+	.read		= xt_ctl_read,
+	.write		= xt_ctl_write,
+	.llseek		= no_llseek,
+};
+
+/**
+ * xiova_testctl_init() - create debugfs xiova/test/ctl
+ * @root: the module's debugfs directory, or NULL without debugfs
+ */
+void xiova_testctl_init(struct dentry *root)
+{
+	if (!root)
+		return;
+	xt_dir = debugfs_create_dir("test", root);
+	debugfs_create_file("ctl", 0600, xt_dir, NULL, &xt_ctl_fops);
+}
+
+/**
+ * xiova_testctl_exit() - destroy every test domain left behind
+ */
+void xiova_testctl_exit(void)
+{
+	struct xt_domain *d, *tmp;
+	LIST_HEAD(list);
+
+	mutex_lock(&xt_domains_lock);
+	list_splice_init(&xt_domains, &list);
+	mutex_unlock(&xt_domains_lock);
+	list_for_each_entry_safe(d, tmp, &list, list) {
+		list_del_init(&d->list);
+		xt_domain_put(d);
+	}
+	xt_dir = NULL;
+}

@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Helpers shared by the scripts under tools/: logging, the cache directory
+# and Debian package installation.  Source it; it has no side effects.
+
+# Everything goes to stderr so that a script's stdout stays machine-readable.
+log() {
+	printf '[xiova] %s\n' "$*" >&2
+}
+
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# Kernel trees and build directories live here between runs, so that
+# rebuilds are incremental.
+xiova_cache_dir() {
+	local dir="${XIOVA_CACHE:-/var/cache/xiova}"
+	mkdir -p "$dir" || die "cannot create cache directory $dir"
+	printf '%s\n' "$dir"
+}
+
+_pkg_installed() {
+	local status
+	# shellcheck disable=SC2016 # ${Status} is a dpkg-query field, not a shell variable
+	status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+	[[ $status == 'install ok installed' ]]
+}
+
+# True when apt knows a candidate version, i.e. the package lists are usable.
+_pkg_known() {
+	apt-cache policy "$1" 2>/dev/null | grep -q '^ *Candidate: [^(]'
+}
+
+_apt() {
+	local sudo=()
+	[[ $EUID -eq 0 ]] || sudo=(sudo)
+	# apt's chatter goes to stderr, like the rest of the logging.
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get "$@" >&2
+}
+
+# ensure_packages PKG...: install the Debian packages that are missing.
+# Costs one dpkg-query per package when everything is already there.
+ensure_packages() {
+	local pkg missing=() updated=0
+	for pkg in "$@"; do
+		_pkg_installed "$pkg" || missing+=("$pkg")
+	done
+	[[ ${#missing[@]} -eq 0 ]] && return 0
+
+	log "installing packages: ${missing[*]}"
+	for pkg in "${missing[@]}"; do
+		if ! _pkg_known "$pkg"; then
+			_apt update -q || die "apt-get update failed"
+			updated=1
+			break
+		fi
+	done
+	_apt install -y --no-install-recommends "${missing[@]}" && return 0
+	# Stale package lists (a mirror dropped an old version) deserve one
+	# update and a second try.
+	[[ $updated -eq 0 ]] || die "cannot install: ${missing[*]}"
+	_apt update -q || die "apt-get update failed"
+	_apt install -y --no-install-recommends "${missing[@]}" ||
+		die "cannot install: ${missing[*]}"
+}

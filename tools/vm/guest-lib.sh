@@ -1,0 +1,45 @@
+#!/bin/sh
+# Helpers for guest scripts (busybox sh), installed in the image as
+# /lib/xiova/guest-lib.sh. Usage in a guest script:
+#
+#   . /lib/xiova/guest-lib.sh
+#   xt_check load-xiova insmod /lib/modules/$(uname -r)/extra/xiova.ko
+#   xt_pass name | xt_fail name reason... | xt_skip name reason...
+#
+# Test names must not contain spaces: judge.sh splits on them.
+#
+# busybox sh runs its own applets before searching PATH, so a bare "insmod"
+# would be busybox's even when the image links /sbin/insmod to kmod. These
+# make the module tools the ones mkinitramfs.sh --insmod selected.
+insmod() { /sbin/insmod "$@"; }
+rmmod() { /sbin/rmmod "$@"; }
+lsmod() { /sbin/lsmod "$@"; }
+modprobe() { /sbin/modprobe "$@"; }
+modinfo() { /sbin/modinfo "$@"; }
+
+xt_pass() {
+	echo "XIOVA-TEST: $1 PASS"
+}
+
+xt_fail() {
+	_xt_name=$1
+	shift
+	echo "XIOVA-TEST: $_xt_name FAIL${*:+ $*}"
+}
+
+xt_skip() {
+	_xt_name=$1
+	shift
+	echo "XIOVA-TEST: $_xt_name SKIP${*:+ $*}"
+}
+
+# Runs a command as one test; its output stays in the log above the verdict.
+xt_check() {
+	_xt_name=$1
+	shift
+	if "$@"; then
+		xt_pass "$_xt_name"
+	else
+		xt_fail "$_xt_name" "rc=$? cmd: $*"
+	fi
+}
