@@ -33,6 +33,9 @@ static int xt_init(struct kunit *test)
 
 	if (!ctx)
 		return -ENOMEM;
+	/* Cases use magazines and nodes directly, without a domain. */
+	if (xiova_cache_get())
+		return -ENOMEM;
 	ctx->nodes = xiova_live_nodes();
 	ctx->mags = xiova_live_magazines();
 	test->priv = ctx;
@@ -62,6 +65,7 @@ static void xt_exit(struct kunit *test)
 			    "tree nodes leaked");
 	KUNIT_EXPECT_EQ_MSG(test, xiova_live_magazines(), ctx->mags,
 			    "magazines leaked");
+	xiova_cache_put();
 }
 
 static struct xiova_domain *xt_domain(struct kunit *test,
@@ -706,16 +710,22 @@ static void xiova_rcache_null_loaded_after_failed_mag_alloc(struct kunit *test)
 static void xiova_rcache_flush_and_retry(struct kunit *test)
 {
 	struct xiova_domain *iovad = xt_domain(test, 1, true);
-	unsigned long limit = 64, pfn;
+	unsigned long limit = 64, pfns[64], pfn;
+	int i;
 
 	/* Fill pfns 1..64, then cache them all as single pfns. */
-	xt_alloc_then_free_fast(test, iovad, limit, 1);
+	for (i = 0; i < limit; i++) {
+		pfns[i] = xiova_alloc_fast(iovad, 1, limit, false);
+		KUNIT_ASSERT_NE(test, pfns[i], 0UL);
+	}
+	for (i = 0; i < limit; i++)
+		xiova_free_fast(iovad, pfns[i], 1);
 	KUNIT_EXPECT_EQ(test, iovad->tree_nodes, limit);
 	KUNIT_EXPECT_NULL(test, xiova_alloc(iovad, 1, limit, false));
 	KUNIT_EXPECT_EQ(test, xiova_alloc_fast(iovad, 2, limit, false), 0UL);
 
 	pfn = xiova_alloc_fast(iovad, 2, limit, true);
-	KUNIT_EXPECT_EQ(test, pfn, limit - 1);
+	KUNIT_EXPECT_EQ(test, pfn, limit - 2);
 	KUNIT_EXPECT_EQ(test, xt_class(iovad, 0).flushes, 1UL);
 	KUNIT_EXPECT_EQ(test, xt_class(iovad, 0).cpu_pfns, 0UL);
 	KUNIT_EXPECT_EQ(test, iovad->tree_nodes, 1UL);
@@ -1281,10 +1291,12 @@ static void xiova_bad_node_alloc_failure(struct kunit *test)
 {
 	struct xiova_domain *iovad = xt_domain(test, 1, true);
 
-	atomic_set(&xiova_fail_node_allocs, 3);
+	/* The fast allocation fails, flushes, and fails its retry too. */
+	atomic_set(&xiova_fail_node_allocs, 4);
 	KUNIT_EXPECT_NULL(test, xiova_alloc(iovad, 1, 1000, false));
 	KUNIT_EXPECT_NULL(test, xiova_reserve(iovad, 10, 20));
 	KUNIT_EXPECT_EQ(test, xiova_alloc_fast(iovad, 1, 1000, true), 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&xiova_fail_node_allocs), 0);
 	KUNIT_EXPECT_EQ(test, iovad->tree_nodes, 0UL);
 	KUNIT_EXPECT_EQ(test, xiova_alloc_fast(iovad, 1, 1000, true), 1000UL);
 	xt_check_tree(test, iovad);

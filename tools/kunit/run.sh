@@ -84,6 +84,7 @@ main() {
 	prepare_tree
 	hook_into_drivers
 	link_module
+	forget_stale_objects
 	run_kunit
 	report
 }
@@ -162,10 +163,11 @@ hook_into_drivers() {
 # drivers/xiova holds only symlinks to the module's files, remade on every
 # run so that a file deleted from the module disappears from the tree.
 # Kbuild compiles through the links and make follows them for timestamps,
-# so an edited file is rebuilt.
+# but a run from another clone (or XIOVA_SRC) may hold older files than the
+# objects built last time, so the module's objects are always rebuilt.
 link_module() {
 	local dir=$TREE/drivers/xiova f
-	rm -rf "$dir"
+	rm -rf "$dir" "$BUILD_DIR/drivers/xiova"
 	mkdir -p "$dir"
 	for f in "$SRC"/Kbuild "$SRC"/Kconfig "$SRC"/*.c "$SRC"/*.h; do
 		# *.mod.c is left behind by an M= build in the source directory.
@@ -173,6 +175,21 @@ link_module() {
 		ln -s "$f" "$dir/"
 	done
 	log "linked $(find "$dir" -type l | wc -l) files from $SRC into $dir"
+}
+
+# make rebuilds only what is older than its sources, so module files swapped
+# in with older timestamps (another XIOVA_SRC, a copy that kept mtimes)
+# would leave the previous build's objects in place.  Drop the module's
+# objects whenever the linked files' contents change; nothing else needs it.
+forget_stale_objects() {
+	local stamp=$BUILD_DIR/.xiova-src.sha256 sum
+	sum=$(cd "$TREE/drivers/xiova" && sha256sum -- * | sha256sum)
+	if [[ -f $stamp && $(<"$stamp") == "$sum" ]]; then
+		return 0
+	fi
+	rm -rf "$BUILD_DIR/drivers/xiova"
+	mkdir -p "$BUILD_DIR"
+	printf '%s\n' "$sum" >"$stamp"
 }
 
 run_kunit() {
