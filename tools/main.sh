@@ -5,6 +5,7 @@
 #
 # Usage: tools/main.sh           (as root; installs what it needs from apt)
 # Environment: XIOVA_CACHE (default /var/cache/xiova).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)

@@ -160,21 +160,32 @@ hook_into_drivers() {
 	fi
 }
 
-# drivers/xiova holds only symlinks to the module's files, remade on every
-# run so that a file deleted from the module disappears from the tree.
-# Kbuild compiles through the links and make follows them for timestamps,
-# but a run from another clone (or XIOVA_SRC) may hold older files than the
-# objects built last time, so the module's objects are always rebuilt.
+# drivers/xiova holds only symlinks to the module's files.  Links that are
+# already right are left alone and the others are remade, so that a file
+# deleted from the module disappears from the tree.  Kbuild compiles through
+# the links and make follows them for timestamps; forget_stale_objects
+# covers files that come back with older timestamps.
 link_module() {
-	local dir=$TREE/drivers/xiova f
-	rm -rf "$dir" "$BUILD_DIR/drivers/xiova"
-	mkdir -p "$dir"
+	local dir=$TREE/drivers/xiova f link
+	local -A want=()
 	for f in "$SRC"/Kbuild "$SRC"/Kconfig "$SRC"/*.c "$SRC"/*.h; do
 		# *.mod.c is left behind by an M= build in the source directory.
-		[[ -f $f && $f != *.mod.c ]] || continue
-		ln -s "$f" "$dir/"
+		[[ -f $f && $f != *.mod.c ]] && want[${f##*/}]=$f
 	done
-	log "linked $(find "$dir" -type l | wc -l) files from $SRC into $dir"
+
+	mkdir -p "$dir"
+	for link in "$dir"/* "$dir"/.[!.]*; do
+		[[ -e $link || -L $link ]] || continue
+		f=${want[${link##*/}]:-}
+		if [[ -z $f || ! -L $link || $(readlink "$link") != "$f" ]]; then
+			rm -rf "$link"
+		fi
+	done
+	for f in "${want[@]}"; do
+		link=$dir/${f##*/}
+		[[ -L $link ]] || ln -s "$f" "$link"
+	done
+	log "linked ${#want[@]} files from $SRC into $dir"
 }
 
 # make rebuilds only what is older than its sources, so module files swapped

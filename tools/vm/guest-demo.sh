@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # shellcheck shell=sh
 # Guest half of tools/main.sh: load xiova, run a burst workload on every
 # CPU in one test domain, and print the domain's statistics before and

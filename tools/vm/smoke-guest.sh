@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # Guest half of smoke.sh: proves the VM plumbing the real tests rely on.
 # shellcheck source=guest-lib.sh
 . /lib/xiova/guest-lib.sh

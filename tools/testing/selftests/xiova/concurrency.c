@@ -9,7 +9,7 @@
 #include "xiova_load.h"
 
 #define DOM		"cc0"
-#define OPS_PER_CPU	4000
+#define OPS_PER_CPU	20000
 
 int main(int argc, char **argv)
 {

@@ -49,24 +49,30 @@ static int take_snapshot(struct snapshot *s)
 	return 0;
 }
 
-/* Printable rendering of a payload's start, for diagnostics. */
+/* A payload for diagnostics, with its length. */
 static const char *show(const unsigned char *buf, size_t len)
 {
-	static char out[256];
-	size_t i, o = 0;
+	static char out[600];
 
-	for (i = 0; i < len && i < 48 && o < sizeof(out) - 8; i++) {
-		if (buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] != '\\')
-			out[o++] = buf[i];
-		else
-			o += snprintf(out + o, sizeof(out) - o, "\\x%02x",
-				      buf[i]);
-	}
-	if (len > i)
-		o += snprintf(out + o, sizeof(out) - o, "...");
-	out[o] = '\0';
-	snprintf(out + o, sizeof(out) - o, " (%zu bytes)", len);
+	snprintf(out, sizeof(out), "%s (%zu bytes)", xc_show(buf, len), len);
 	return out;
+}
+
+/* The lines that differ, before (-) and after (+). */
+static void show_diff(const char *a, const char *b)
+{
+	const char *ea, *eb;
+
+	while (*a || *b) {
+		ea = strchrnul(a, '\n');
+		eb = strchrnul(b, '\n');
+		if (ea - a != eb - b || memcmp(a, b, ea - a)) {
+			diag("-%.*s", (int)(ea - a), a);
+			diag("+%.*s", (int)(eb - b), b);
+		}
+		a = *ea ? ea + 1 : ea;
+		b = *eb ? eb + 1 : eb;
+	}
 }
 
 /*
@@ -86,16 +92,19 @@ static bool __unchanged(const char *what, bool quiet)
 		return false;
 	}
 	if (strcmp(now.domains, base.domains)) {
-		if (!quiet)
-			diag("FAIL after %s: the domains file changed:\n%s---\n%s", what,
-		     base.domains, now.domains);
+		if (!quiet) {
+			diag("FAIL after %s: the domains file changed:", what);
+			show_diff(base.domains, now.domains);
+		}
 		ok = false;
 	}
 	for (i = 0; i < ARRAY_SIZE(test_domains); i++) {
 		if (strcmp(now.stats[i], base.stats[i])) {
-			if (!quiet)
-				diag("FAIL after %s: stats of %s changed:\n%s---\n%s",
-			     what, test_domains[i], base.stats[i], now.stats[i]);
+			if (!quiet) {
+				diag("FAIL after %s: stats of %s changed:", what,
+				     test_domains[i]);
+				show_diff(base.stats[i], now.stats[i]);
+			}
 			ok = false;
 		}
 		if (now.check[i]) {
@@ -134,7 +143,7 @@ static bool errno_ok(const char *path, int err, bool bad_pointer)
 static bool refused(const char *path, int fd, const void *buf, size_t len,
 		    bool bad_pointer)
 {
-	char what[512];
+	char what[1200];
 	ssize_t n;
 	bool ok = true;
 	int err;
@@ -191,7 +200,7 @@ static const struct payload numbers[] = {
 	P("alloc gd0 abc 0xfffff"), P("alloc gd0 1 limit"), P("burst gd0 x y"),
 	P("free gd0 pfn"), P("find gd0 0xg"), P("reserve gd0 1 2x"),
 	P("create gx granule"), P("alloc gd0 1.5 0xfffff"),
-	P("alloc gd0 1e3 0xfffff"), P("alloc gd0 +1 0xfffff"),
+	P("alloc gd0 1e3 0xfffff"), P("alloc gd0 0x-1 0xfffff"),
 	P("alloc gd0 -1 0xfffff"), P("free gd0 -5"), P("reserve gd0 -2 -1"),
 	P("create gx -4096"), P("burst gd0 -1 1"), P("alloc_fast gd0 1 -0"),
 	P("alloc gd0 18446744073709551616 1"),

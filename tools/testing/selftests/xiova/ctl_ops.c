@@ -4,6 +4,8 @@
  * exact errno of each refusal, the domain's tree check after each step,
  * and tree_nodes equal to the ranges this test holds plus those cached.
  */
+#include <sys/stat.h>
+
 #include "xiova_ctl.h"
 
 #define LIMIT	0xffffful	/* below 4 GiB in 4 KiB granules */
@@ -29,12 +31,14 @@ static bool __step_ok(const char *fn, int line, const char *dom,
 	return __xc_expect_nodes_settled(fn, line, dom, held);
 }
 
+/* A domain's link in test/ (not "." or "..", which always exist). */
 static bool link_exists(const char *name)
 {
 	char path[256];
+	struct stat st;
 
 	snprintf(path, sizeof(path), XC_ROOT "/test/%s", name);
-	return !access(path, F_OK);
+	return !lstat(path, &st) && S_ISLNK(st.st_mode);
 }
 
 static int read_domains(char *buf, size_t size)
@@ -125,12 +129,13 @@ static bool create_refused(const char *args, const char *name, int err)
 	if (read_domains(after, sizeof(after)) < 0)
 		return false;
 	if (strcmp(before, after)) {
-		fail("'create %s' changed the domains file:\n%s---\n%s", args,
-		     before, after);
+		fail("'create %s' changed the domains file:\n%s---\n%s",
+		     xc_shows(args), before, after);
 		ok = false;
 	}
 	if (name && err != EEXIST && link_exists(name)) {
-		fail("'create %s' left test/%s behind", args, name);
+		fail("'create %s' left test/%s behind", xc_shows(args),
+		     xc_shows(name));
 		xc_cmd(fd, NULL, 0, "destroy %s", name);
 		ok = false;
 	}

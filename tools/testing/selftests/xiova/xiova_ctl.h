@@ -192,6 +192,16 @@ static inline int pin_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
+/* Is the calling process pinned to exactly this CPU? */
+static inline bool pinned_to(int cpu)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return false;
+	return CPU_COUNT(&set) == 1 && CPU_ISSET(cpu, &set);
+}
+
 /* The CPUs in the calling process's affinity mask, up to max. */
 static inline int usable_cpus(int *cpus, int max)
 {
@@ -204,6 +214,37 @@ static inline int usable_cpus(int *cpus, int max)
 		if (CPU_ISSET(cpu, &set))
 			cpus[n++] = cpu;
 	return n;
+}
+
+/*
+ * Printable rendering of bytes for diagnostics: non-ASCII and control
+ * bytes as \xNN, long input cut. Two buffers, so one printf may use two.
+ */
+static inline const char *xc_show(const void *data, size_t len)
+{
+	static char bufs[2][512];
+	static int which;
+	const unsigned char *p = data;
+	char *out = bufs[which ^= 1];
+	size_t i, o = 0;
+
+	for (i = 0; i < len && i < 96 && o < sizeof(bufs[0]) - 8; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			out[o++] = p[i];
+		else
+			o += snprintf(out + o, sizeof(bufs[0]) - o, "\\x%02x",
+				      p[i]);
+	}
+	if (i < len)
+		o += snprintf(out + o, sizeof(bufs[0]) - o, "...(%zu bytes)",
+			      len);
+	out[o] = '\0';
+	return out;
+}
+
+static inline const char *xc_shows(const char *s)
+{
+	return xc_show(s, strlen(s));
 }
 
 /* ------------------------------------------------------------------ ctl */
@@ -292,7 +333,8 @@ __xc_expect(const char *fn, int line, int fd, int err, const char *fmt, ...)
 	ret = xc_send_raw(fd, cmd, strlen(cmd), NULL, 0);
 	if (ret == -err)
 		return true;
-	diag("FAIL %s:%d: '%s' -> %s (%d), expected %s (%d)", fn, line, cmd,
+	diag("FAIL %s:%d: '%s' -> %s (%d), expected %s (%d)", fn, line,
+	     xc_shows(cmd),
 	     ret ? strerror(-ret) : "success", -ret,
 	     err ? strerror(err) : "success", err);
 	return false;

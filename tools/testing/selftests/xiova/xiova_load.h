@@ -143,8 +143,11 @@ static inline int load_worker(struct load_shared *sh, int i, const char *dom)
 		if (LOAD_GET(sh->stop) ||
 		    (sh->target_ops && ops >= sh->target_ops))
 			break;
-		/* A CPU that went away and came back: go home again. */
-		if (!(ops % 64) && sched_getcpu() != cpu && !pin_cpu(cpu))
+		/*
+		 * A CPU that goes offline breaks the affinity of the tasks
+		 * pinned to it; once it is back, go home again.
+		 */
+		if (!(ops % 64) && !pinned_to(cpu) && !pin_cpu(cpu))
 			sh->w[i].repins++;
 
 		if (r % 100 < 2) {

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The whole test suite: build and style gates, the KUnit suites under UML
+# and under QEMU, and the VM tests. Installs what it needs from apt (root).
+# Every check prints "ok NAME", "not ok NAME" or "skip NAME"; the last line
+# counts them all: "N passed, N failed, N skipped". Exit status 1 if any
+# check failed.
+#
+# Usage: tools/test.sh [STAGE...]     (default: every stage, in order)
+# Stages: build style judge kunit-uml kunit-x86_64 vm-debian demo
+#         vm-test-kernel
+# Environment: XIOVA_CACHE (default /var/cache/xiova); logs of each stage
+# go to $XIOVA_CACHE/logs/test-STAGE.log.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+readonly ROOT
+# shellcheck source=lib/common.sh
+source "$ROOT/tools/lib/common.sh"
+
+readonly ALL_STAGES=(build style judge kunit-uml kunit-x86_64 vm-debian demo
+	vm-test-kernel)
+readonly PACKAGES=(build-essential bc bison flex libelf-dev libssl-dev cpio
+	kmod busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.1
+	python3 sparse xz-utils shellcheck)
+
+PASSED=0 FAILED=0 SKIPPED=0
+
+main() {
+	local stages=("$@") stage start
+	((${#stages[@]})) || stages=("${ALL_STAGES[@]}")
+	ensure_packages "${PACKAGES[@]}"
+	LOGDIR=$(xiova_cache_dir)/logs
+	mkdir -p "$LOGDIR"
+	eval "$("$ROOT/tools/vm/debian-kernel.sh")"
+
+	for stage in "${stages[@]}"; do
+		start=$SECONDS
+		log "stage $stage"
+		run_stage "$stage" "stage_${stage//-/_}"
+		log "stage $stage took $((SECONDS - start)) s"
+	done
+	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+	((FAILED == 0))
+}
+
+# Runs one stage, echoes its verdict lines and counts them. A stage that
+# fails without saying which check failed still counts as one failure.
+run_stage() {
+	local name=$1 fn=$2 rc=0 line failed_before=$FAILED
+	declare -F "$fn" >/dev/null || die "unknown stage: $name"
+	"$fn" >"$LOGDIR/test-$name.log" 2>&1 || rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) PASSED=$((PASSED + 1)) ;;
+		"not ok "*) FAILED=$((FAILED + 1)) ;;
+		"skip "*) SKIPPED=$((SKIPPED + 1)) ;;
+		*) continue ;;
+		esac
+		echo "$line"
+	done <"$LOGDIR/test-$name.log"
+	if ((rc != 0 && FAILED == failed_before)); then
+		echo "not ok $name.exit - rc=$rc"
+		FAILED=$((FAILED + 1))
+	fi
+	if ((FAILED > failed_before || rc != 0)); then
+		log "stage $name failed; last lines of $LOGDIR/test-$name.log:"
+		tail -n 40 "$LOGDIR/test-$name.log" >&2
+	fi
+}
+
+# verdict NAME CMD...: a check that passes when CMD succeeds.
+verdict() {
+	local name=$1
+	shift
+	if "$@"; then echo "ok $name"; else echo "not ok $name"; fi
+}
+
+# No compiler, modpost or sparse message may come out of a build.
+quiet_build() {
+	local out
+	make -C "$ROOT" clean >/dev/null
+	out=$(make -C "$ROOT" KDIR="$HEADERS" "$@" 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	! grep -E 'warning|error|WARNING' <<<"$out" | grep -v 'Skipping BTF'
+}
+
+stage_build() {
+	verdict build.w1 quiet_build W=1
+	verdict build.exports-namespaced exports_namespaced
+}
+
+# Every export carries the xiova prefix and the XIOVA namespace, so that
+# nothing collides with the built-in allocator's symbols.
+exports_namespaced() {
+	local symvers=$ROOT/Module.symvers
+	[[ -s $symvers ]] || return 1
+	awk -F'\t' '$3 ~ /xiova$/ && ($2 !~ /^_*xiova_/ || $5 != "XIOVA") {
+		print "bad export: " $0; bad = 1 } END { exit bad }' "$symvers"
+}
+
+checkpatch() {
+	local tree
+	tree=$(xiova_cache_dir)/linux-source-6.1
+	[[ -f $tree/scripts/checkpatch.pl ]] ||
+		tar -C "$(dirname "$tree")" -xJf /usr/src/linux-source-6.1.tar.xz \
+			linux-source-6.1/scripts
+	(cd "$ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree \
+		--terse -f ./*.c ./*.h) | grep -v '^total:' | grep . && return 1
+	return 0
+}
+
+stage_style() {
+	verdict style.checkpatch-strict checkpatch
+	verdict style.sparse quiet_build C=2
+	verdict style.shellcheck shellcheck_tools
+}
+
+shellcheck_tools() {
+	(cd "$ROOT" && find tools .ci \( -name '*.sh' -o -path .ci/run \) \
+		-exec shellcheck -x {} +)
+}
+
+stage_judge() {
+	"$ROOT/tools/vm/selftest-judge.sh"
+}
+
+stage_kunit_uml() {
+	"$ROOT/tools/kunit/run.sh" uml
+}
+
+stage_kunit_x86_64() {
+	"$ROOT/tools/kunit/run.sh" x86_64
+}
+
+stage_vm_debian() {
+	"$ROOT/tools/vm/test-debian.sh"
+}
+
+stage_demo() {
+	"$ROOT/tools/main.sh"
+}
+
+stage_vm_test_kernel() {
+	"$ROOT/tools/vm/test-testkernel.sh"
+}
+
+main "$@"
