@@ -10,15 +10,17 @@
 CTL=/sys/kernel/debug/xiova/test/ctl
 STATS=/sys/kernel/debug/xiova/test/demo/stats
 
-# One flush-queue-like burst per size class, ROUNDS times, on CPU $1.
+# One flush-queue-like burst per size class, ROUNDS times, on CPU $1. The
+# inner shell gets the control file and the CPU as its arguments.
 burst_on_cpu() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	taskset -c "$1" sh -c '
-		exec 3<>'"$CTL"'
+		exec 3<>"$1"
 		for size in 1 2 4 8 16 32; do
 			echo "burst demo 1500 $size 8" >&3 || exit 1
 			read -r ops ns <&3
-			echo "cpu'"$1"' size $size: $ops allocs in $((ns / 1000000)) ms"
-		done'
+			echo "cpu$2 size $size: $ops allocs in $((ns / 1000000)) ms"
+		done' sh "$CTL" "$1"
 }
 
 show_stats() {
