@@ -12,6 +12,7 @@
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/mutex.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -86,8 +87,10 @@ static bool xt_valid_name(const char *name)
 
 	if (!len || len >= XT_NAME_MAX)
 		return false;
+	/* Plain ASCII only: the kernel's ctype also takes Latin-1 letters. */
 	for (; *name; name++)
-		if (!isalnum(*name) && *name != '_' && *name != '-')
+		if (!isascii(*name) ||
+		    (!isalnum(*name) && *name != '_' && *name != '-'))
 			return false;
 	return true;
 }
@@ -274,6 +277,8 @@ static int xt_burst(struct xt_domain *d, unsigned long *arg, int nargs,
 		done += i;
 		while (i--)
 			xiova_free_fast(&d->iovad, pfns[i], len);
+		if (fatal_signal_pending(current))
+			ret = -EINTR;
 		cond_resched();
 	}
 	kvfree(pfns);
@@ -357,7 +362,7 @@ static bool xt_printable(const char *buf, size_t len)
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		if (!isprint(buf[i]) && buf[i] != '\t')
+		if (!isascii(buf[i]) || (!isprint(buf[i]) && buf[i] != '\t'))
 			return false;
 	return true;
 }

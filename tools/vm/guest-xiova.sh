@@ -1,5 +1,5 @@
 #!/bin/sh
-# shellcheck shell=sh
+# shellcheck shell=sh source-path=SCRIPTDIR
 # Guest script of test-debian.sh (busybox sh, Debian kernel, intel-iommu):
 # load/unload cycles with test domains, the kselftests from
 # /xiova/selftests/, the edu device's IOMMU group type switches, and the
@@ -22,7 +22,7 @@ SELFTEST_TIMEOUT=${XIOVA_SELFTEST_TIMEOUT:-300}
 # ------------------------------------------------------------- helpers
 
 module_listed() {
-	lsmod | grep -q '^xiova '
+	/sbin/lsmod | grep -q "^xiova "
 }
 
 # The /proc/slabinfo lines of the module's caches (none: empty output).
@@ -61,7 +61,7 @@ ctl_reply() {
 
 record_baseline() {
 	echo "lsmod before loading xiova:"
-	lsmod
+	/sbin/lsmod
 	if module_listed; then
 		xt_fail baseline-no-module "xiova is loaded before the test"
 	else
@@ -75,6 +75,29 @@ record_baseline() {
 		xt_fail baseline-no-slabs "xiova slab caches before any load"
 	fi
 	LEAKS_BEFORE=$(leak_message_count)
+	# With caching-mode=on, 6.1's intel-iommu makes the default domains
+	# strict ("IOMMU batching disallowed due to virtualization"): DMA.
+	# Read now, before later kernel output can push it out of the ring.
+	if dmesg | grep -q 'IOMMU batching disallowed due to virtualization'; then
+		IOMMU_DEFAULT_TYPE=DMA
+	else
+		IOMMU_DEFAULT_TYPE=DMA-FQ
+	fi
+	echo "default IOMMU domain type expected: $IOMMU_DEFAULT_TYPE"
+}
+
+cycle_commands() {
+	ctl create "$1" && ctl create "$2" 512 0x100 &&
+		ctl_reply burst "$1" 500 1 2 >/dev/null &&
+		ctl_reply burst "$2" 300 4 >/dev/null &&
+		ctl_reply alloc "$1" 3 0xfffff >/dev/null &&
+		ctl_reply alloc_fast "$1" 8 0xfffff 1 >/dev/null &&
+		ctl_reply alloc "$2" 16 0xffffff 1 >/dev/null &&
+		ctl_reply alloc_fast "$2" 1 0xffffff >/dev/null &&
+		ctl_reply reserve "$2" 0x200 0x2ff >/dev/null &&
+		pfn=$(ctl_reply alloc_fast "$2" 2 0xffffff) &&
+		ctl free_fast "$2" "$pfn" 2 &&
+		ctl check "$1" && ctl check "$2"
 }
 
 # One load/unload cycle: two domains, bursts and allocations in both, one
@@ -84,21 +107,11 @@ cycle() {
 	insmod "$KO" || { echo "cycle $i: insmod failed"; return 1; }
 	exec 3<>"$CTL" || { echo "cycle $i: cannot open $CTL"; return 1; }
 	a=cyc${i}a b=cyc${i}b
-	ctl create "$a" && ctl create "$b" 512 0x100 &&
-		ctl_reply burst "$a" 500 1 2 >/dev/null &&
-		ctl_reply burst "$b" 300 4 >/dev/null &&
-		ctl_reply alloc "$a" 3 0xfffff >/dev/null &&
-		ctl_reply alloc_fast "$a" 8 0xfffff 1 >/dev/null &&
-		ctl_reply alloc "$b" 16 0xffffff 1 >/dev/null &&
-		ctl_reply alloc_fast "$b" 1 0xffffff >/dev/null &&
-		ctl_reply reserve "$b" 0x200 0x2ff >/dev/null &&
-		pfn=$(ctl_reply alloc_fast "$b" 2 0xffffff) &&
-		ctl free_fast "$b" "$pfn" 2 &&
-		ctl check "$a" && ctl check "$b" || {
+	if ! cycle_commands "$a" "$b"; then
 		echo "cycle $i: a command failed"
 		exec 3>&-
 		return 1
-	}
+	fi
 	if [ "$i" = 1 ]; then
 		SLABS_LOADED=$(xiova_slab_lines)
 	fi
@@ -178,7 +191,9 @@ run_selftests() {
 	fi
 	ran=0
 	for t in "$SELFTESTS"/*; do
-		[ -f "$t" ] && [ -x "$t" ] || continue
+		if [ ! -f "$t" ] || [ ! -x "$t" ]; then
+			continue
+		fi
 		name=${t##*/}
 		ran=$((ran + 1))
 		echo "# selftests: xiova: $name"
@@ -269,13 +284,7 @@ iommu_group_types() {
 	fi
 	xt_pass iommu-edu-unbound
 
-	# With caching-mode=on, 6.1's intel-iommu makes the default domains
-	# strict ("IOMMU batching disallowed due to virtualization"): DMA.
-	if dmesg | grep -q 'IOMMU batching disallowed due to virtualization'; then
-		default=DMA
-	else
-		default=DMA-FQ
-	fi
+	default=$IOMMU_DEFAULT_TYPE
 	initial=$(cat "$g/type")
 	if [ "$initial" = "$default" ]; then
 		xt_pass iommu-type-initial
@@ -315,7 +324,7 @@ main() {
 	xt_check unload-xiova rmmod xiova
 	check_unloaded final
 	echo "lsmod at the end:"
-	lsmod
+	/sbin/lsmod
 }
 
 main

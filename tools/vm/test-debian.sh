@@ -76,8 +76,9 @@ parse_args() {
 		esac
 		shift
 	done
-	[[ $TIMEOUT =~ ^[0-9]+$ ]] && ((TIMEOUT > 120)) ||
+	if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT <= 120)); then
 		die "--timeout wants seconds, more than 120"
+	fi
 }
 
 elapsed() {

@@ -361,10 +361,25 @@ find_edu() {
 	return 1
 }
 
+bind_pci_stub() {
+	echo pci-stub >"$1/driver_override"
+	echo "${1##*/}" >/sys/bus/pci/drivers_probe
+	echo "${1##*/}" >/sys/bus/pci/drivers/pci-stub/unbind
+	echo >"$1/driver_override"
+}
+
+# virtio-iommu puts a device in a group when a driver binds it, and the
+# group stays after the unbind; Intel groups every device at boot.
 check_edu_group() {
 	if ! dev=$(find_edu); then
 		xt_fail edu-group "no PCI device $EDU_ID"
-	elif [ ! -e "$dev/iommu_group" ]; then
+		return
+	fi
+	if [ ! -e "$dev/iommu_group" ]; then
+		echo "edu ${dev##*/}: no group before a driver bound, binding pci-stub"
+		bind_pci_stub "$dev"
+	fi
+	if [ ! -e "$dev/iommu_group" ]; then
 		xt_fail edu-group "${dev##*/} has no iommu_group"
 	else
 		group=$(readlink "$dev/iommu_group")

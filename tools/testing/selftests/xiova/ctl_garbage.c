@@ -58,23 +58,6 @@ static const char *show(const unsigned char *buf, size_t len)
 	return out;
 }
 
-/* The lines that differ, before (-) and after (+). */
-static void show_diff(const char *a, const char *b)
-{
-	const char *ea, *eb;
-
-	while (*a || *b) {
-		ea = strchrnul(a, '\n');
-		eb = strchrnul(b, '\n');
-		if (ea - a != eb - b || memcmp(a, b, ea - a)) {
-			diag("-%.*s", (int)(ea - a), a);
-			diag("+%.*s", (int)(eb - b), b);
-		}
-		a = *ea ? ea + 1 : ea;
-		b = *eb ? eb + 1 : eb;
-	}
-}
-
 /*
  * Compares with the baseline; on a change, reports it (unless quiet) and
  * re-baselines.
@@ -94,7 +77,7 @@ static bool __unchanged(const char *what, bool quiet)
 	if (strcmp(now.domains, base.domains)) {
 		if (!quiet) {
 			diag("FAIL after %s: the domains file changed:", what);
-			show_diff(base.domains, now.domains);
+			xc_show_diff(base.domains, now.domains);
 		}
 		ok = false;
 	}
@@ -103,7 +86,7 @@ static bool __unchanged(const char *what, bool quiet)
 			if (!quiet) {
 				diag("FAIL after %s: stats of %s changed:", what,
 				     test_domains[i]);
-				show_diff(base.stats[i], now.stats[i]);
+				xc_show_diff(base.stats[i], now.stats[i]);
 			}
 			ok = false;
 		}
@@ -474,10 +457,11 @@ int main(void)
 		for (c = 0; c < (int)ARRAY_SIZE(cases); c++) {
 			char name[320];
 			const char *rel = files[f] + strlen(XC_ROOT) + 1;
+			bool ok;
 
 			snprintf(name, sizeof(name), "%s:%s", rel, cases[c].name);
-			tap_result(cases[c].fn(files[f]) ? TAP_PASS : TAP_FAIL,
-				   name, NULL);
+			ok = cases[c].fn(files[f]);
+			tap_result(ok ? TAP_PASS : TAP_FAIL, name, NULL);
 		}
 	}
 

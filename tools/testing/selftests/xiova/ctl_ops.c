@@ -4,7 +4,9 @@
  * exact errno of each refusal, the domain's tree check after each step,
  * and tree_nodes equal to the ranges this test holds plus those cached.
  */
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "xiova_ctl.h"
 
@@ -129,8 +131,8 @@ static bool create_refused(const char *args, const char *name, int err)
 	if (read_domains(after, sizeof(after)) < 0)
 		return false;
 	if (strcmp(before, after)) {
-		fail("'create %s' changed the domains file:\n%s---\n%s",
-		     xc_shows(args), before, after);
+		fail("'create %s' changed the domains file:", xc_shows(args));
+		xc_show_diff(before, after);
 		ok = false;
 	}
 	if (name && err != EEXIST && link_exists(name)) {
@@ -670,6 +672,69 @@ static enum tap_result test_burst(void)
 	return ok ? TAP_PASS : TAP_FAIL;
 }
 
+/*
+ * A burst runs inside one write(): a long one must still die on SIGKILL,
+ * and whatever it allocated must go back. The burst is sized to take
+ * about 20 s if it cannot be interrupted.
+ */
+static enum tap_result test_burst_killable(void)
+{
+	unsigned long ops, ns, rounds;
+	double per_round, start;
+	int status = 0, ret;
+	bool ok = true;
+	pid_t pid, got;
+
+	if (!xc_expect(fd, 0, "create kill0"))
+		return TAP_FAIL;
+	ret = xc_burst(fd, "kill0", 1000, 1, 20, &ops, &ns);
+	if (ret || ops != 20000 || !ns) {
+		fail("'burst kill0 1000 1 20' -> %s, %lu ops", strerror(-ret),
+		     ops);
+		xc_cmd(fd, NULL, 0, "destroy kill0");
+		return TAP_FAIL;
+	}
+	per_round = ns / 20.0;
+	rounds = 20e9 / per_round;
+	if (rounds < 1000)
+		rounds = 1000;
+	if (rounds > 1ul << 20)
+		rounds = 1ul << 20;
+	diag("a round of 1000 takes %.0f us: killing a burst of %lu rounds",
+	     per_round / 1000, rounds);
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return TAP_FAIL;
+	if (!pid) {
+		int cfd = xc_open();
+
+		if (cfd >= 0)
+			xc_cmd(cfd, NULL, 0, "burst kill0 1000 1 %lu", rounds);
+		_exit(0);
+	}
+	sleep_ms(300);
+	kill(pid, SIGKILL);
+	start = now_sec();
+	while (!(got = waitpid(pid, &status, WNOHANG)) && now_sec() - start < 3)
+		sleep_ms(10);
+	if (!got) {
+		fail("'burst kill0 1000 1 %lu' ignored SIGKILL for 3 s (waiting for it to finish)",
+		     rounds);
+		ok = false;
+		waitpid(pid, &status, 0);
+		diag("the burst ended %.1f s after SIGKILL", now_sec() - start);
+	} else if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+		fail("the burst ended on its own within 300 ms (status %#x)",
+		     status);
+		ok = false;
+	}
+	ok &= step_ok("kill0", 0);
+	ok &= xc_expect(fd, 0, "destroy kill0");
+	return ok ? TAP_PASS : TAP_FAIL;
+}
+
 static enum tap_result test_replies(void)
 {
 	char reply[128];
@@ -796,6 +861,7 @@ static const struct {
 	{ "reserve", test_reserve },
 	{ "flush", test_flush },
 	{ "burst", test_burst },
+	{ "burst_killable", test_burst_killable },
 	{ "replies", test_replies },
 	{ "destroy", test_destroy },
 };

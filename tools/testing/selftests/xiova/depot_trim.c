@@ -60,8 +60,8 @@ int main(void)
 		diag("%d CPUs online: class 0 depot %llu, depot_max %llu, trims %llu",
 		     online, st0.cls[0][XC_DEPOT], st0.cls[0][XC_DEPOT_MAX],
 		     st0.cls[0][XC_TRIMS]);
-		if (st0.cls[0][XC_DEPOT_MAX] < (unsigned)online + 4 ||
-		    st0.cls[0][XC_DEPOT] <= (unsigned)online) {
+		if (st0.cls[0][XC_DEPOT_MAX] < (unsigned int)online + 4 ||
+		    st0.cls[0][XC_DEPOT] <= (unsigned int)online) {
 			fail("depot %llu, depot_max %llu: expected well above %d",
 			     st0.cls[0][XC_DEPOT], st0.cls[0][XC_DEPOT_MAX],
 			     online);
@@ -82,7 +82,7 @@ int main(void)
 	excess = st0.cls[0][XC_DEPOT] - online;
 	limit = (excess * MS_PER_MAG + SLACK_MS) / 1000.0;
 	st = st0;
-	while (st.cls[0][XC_DEPOT] > (unsigned)online &&
+	while (st.cls[0][XC_DEPOT] > (unsigned int)online &&
 	       now_sec() - t0 <= limit + 5) {
 		sleep_ms(POLL_MS);
 		if (xc_stats(DOM, &st)) {
@@ -91,7 +91,7 @@ int main(void)
 		}
 	}
 	elapsed = now_sec() - t0;
-	ok = st.cls[0][XC_DEPOT] <= (unsigned)online && elapsed <= limit;
+	ok = st.cls[0][XC_DEPOT] <= (unsigned int)online && elapsed <= limit;
 	diag("depot %llu -> %llu (%lu excess) in %.0f ms, limit %.0f ms",
 	     st0.cls[0][XC_DEPOT], st.cls[0][XC_DEPOT], excess,
 	     elapsed * 1000, limit * 1000);
@@ -103,7 +103,7 @@ int main(void)
 	/* 3: and stops at one magazine per online CPU. */
 	sleep_ms(3 * MS_PER_MAG);
 	ok = !xc_stats(DOM, &end);
-	if (ok && end.cls[0][XC_DEPOT] != (unsigned)online) {
+	if (ok && end.cls[0][XC_DEPOT] != (unsigned int)online) {
 		fail("depot %llu after the trim settled, expected %d",
 		     end.cls[0][XC_DEPOT], online);
 		ok = false;

@@ -75,7 +75,8 @@ int main(void)
 		return KSFT_FAIL;
 	}
 	xc_cmd(fd, NULL, 0, "destroy " DOM);
-	if (xc_cmd(fd, NULL, 0, "create " DOM) || !(sh = load_map())) {
+	sh = load_map();
+	if (!sh || xc_cmd(fd, NULL, 0, "create " DOM)) {
 		printf("# cannot create " DOM " or map the shared area\n");
 		return KSFT_FAIL;
 	}
@@ -127,8 +128,8 @@ int main(void)
 	ok = load_pause(sh) && load_check_holdings(sh, fd, DOM) &&
 	     !xc_stats(DOM, &st);
 	for (c = 0; ok && c < XC_CLASSES; c++) {
-		if (st.cls[c][XC_LOADED] > (unsigned)n - 1 ||
-		    st.cls[c][XC_PREV] > (unsigned)n - 1) {
+		if (st.cls[c][XC_LOADED] > (unsigned int)n - 1 ||
+		    st.cls[c][XC_PREV] > (unsigned int)n - 1) {
 			fail("class %d: %llu loaded and %llu prev magazines with %d CPUs online",
 			     c, st.cls[c][XC_LOADED], st.cls[c][XC_PREV], n - 1);
 			ok = false;

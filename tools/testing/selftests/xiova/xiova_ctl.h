@@ -39,6 +39,13 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+#ifndef __printf
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#endif
+#ifndef __noreturn
+#define __noreturn	__attribute__((noreturn))
+#endif
+
 /* ------------------------------------------------------------------ TAP */
 
 static int tap_num, tap_passed, tap_failed, tap_skipped;
@@ -50,7 +57,7 @@ static inline void tap_plan(int n)
 }
 
 /* Diagnostics: "# " lines, never mistaken for a result. */
-static inline void __attribute__((format(printf, 1, 2)))
+static inline void __printf(1, 2)
 diag(const char *fmt, ...)
 {
 	char text[20000], *line, *save = NULL;
@@ -105,7 +112,7 @@ static inline int tap_exit(void)
 	return KSFT_PASS;
 }
 
-static inline void __attribute__((noreturn))
+static inline void __noreturn
 tap_skip_all(const char *reason)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -247,6 +254,23 @@ static inline const char *xc_shows(const char *s)
 	return xc_show(s, strlen(s));
 }
 
+/* The lines that differ, before (-) and after (+). */
+static inline void xc_show_diff(const char *a, const char *b)
+{
+	const char *ea, *eb;
+
+	while (*a || *b) {
+		ea = strchrnul(a, '\n');
+		eb = strchrnul(b, '\n');
+		if (ea - a != eb - b || memcmp(a, b, ea - a)) {
+			diag("-%.*s", (int)(ea - a), a);
+			diag("+%.*s", (int)(eb - b), b);
+		}
+		a = *ea ? ea + 1 : ea;
+		b = *eb ? eb + 1 : eb;
+	}
+}
+
 /* ------------------------------------------------------------------ ctl */
 
 /* Opens the control file; fd, or -errno. */
@@ -301,7 +325,7 @@ static inline int xc_vcmd(int fd, char *reply, size_t size, const char *fmt,
 }
 
 /* One formatted command; 0 or -errno; reply as in xc_send_raw(). */
-static inline int __attribute__((format(printf, 4, 5)))
+static inline int __printf(4, 5)
 xc_cmd(int fd, char *reply, size_t size, const char *fmt, ...)
 {
 	va_list ap;
@@ -320,7 +344,7 @@ xc_cmd(int fd, char *reply, size_t size, const char *fmt, ...)
 #define xc_expect(fd, err, fmt, ...) \
 	__xc_expect(__func__, __LINE__, fd, err, fmt, ##__VA_ARGS__)
 
-static inline bool __attribute__((format(printf, 5, 6)))
+static inline bool __printf(5, 6)
 __xc_expect(const char *fn, int line, int fd, int err, const char *fmt, ...)
 {
 	char cmd[512];
