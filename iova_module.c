@@ -13,7 +13,7 @@ bool xiova_debug_checks;
 EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_debug_checks);
 module_param_named(debug_checks, xiova_debug_checks, bool, 0444);
 MODULE_PARM_DESC(debug_checks,
-		 "Check every fast free against the tree and refuse unknown, double or wrongly sized frees; costs one tree lookup per fast alloc and free (bool, default: N)");
+		 "Check every fast free against the tree and refuse unknown, double or wrongly sized frees; costs one tree lookup per fast alloc and free; load time only (default: N)");
 
 static int __init xiova_module_init(void)
 {
@@ -41,3 +41,4 @@ module_exit(xiova_module_exit);
 
 MODULE_DESCRIPTION("IOVA allocator with per-CPU magazines and an unbounded, trimmed depot");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(XIOVA_VERSION);

@@ -6,8 +6,8 @@
 # check failed.
 #
 # Usage: tools/test.sh [STAGE...]     (default: every stage, in order)
-# Stages: build style judge kunit-uml kunit-x86_64 vm-debian demo
-#         vm-test-kernel
+# Stages: build style judge docs packaging kunit-uml kunit-x86_64 vm-debian
+#         demo vm-test-kernel
 # Environment: XIOVA_CACHE (default /var/cache/xiova); logs of each stage
 # go to $XIOVA_CACHE/logs/test-STAGE.log.
 # shellcheck source-path=SCRIPTDIR
@@ -18,11 +18,11 @@ readonly ROOT
 # shellcheck source=lib/common.sh
 source "$ROOT/tools/lib/common.sh"
 
-readonly ALL_STAGES=(build style judge kunit-uml kunit-x86_64 vm-debian demo
-	vm-test-kernel)
+readonly ALL_STAGES=(build style judge docs packaging kunit-uml kunit-x86_64
+	vm-debian demo vm-test-kernel)
 readonly PACKAGES=(build-essential bc bison flex libelf-dev libssl-dev cpio
 	kmod busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.1
-	python3 sparse xz-utils shellcheck)
+	python3 sparse xz-utils shellcheck dkms python3-sphinx)
 
 PASSED=0 FAILED=0 SKIPPED=0
 
@@ -123,6 +123,14 @@ shellcheck_tools() {
 
 stage_judge() {
 	"$ROOT/tools/vm/selftest-judge.sh"
+}
+
+stage_docs() {
+	"$ROOT/tools/docs/build.sh"
+}
+
+stage_packaging() {
+	"$ROOT/tools/packaging/test-install.sh"
 }
 
 stage_kunit_uml() {

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Benchmarks of xiova against the kernel's own IOVA allocator, side by side
+# in one boot of Debian's 6.1 kernel with an emulated Intel IOMMU (QEMU TCG,
+# 2 vCPUs). Method and workloads: Documentation/benchmarks.rst.
+#
+# Usage: tools/bench/run.sh [options]
+#   --smoke          a short run (~1 min of VM time) through every workload;
+#                    its results are not copied to Documentation/bench/
+#   --reps N         repetitions of each workload and allocator (default 5)
+#   --w3-secs S      W3 time, both allocators together (default 120)
+#   --out DIR        results directory (default $XIOVA_CACHE/bench/<UTC time>)
+#   --no-doc         do not copy the results to Documentation/bench/
+#   --from-log LOG   do not boot: summarise an earlier run's serial log
+#
+# Writes serial.log, results.csv (every value), summary.csv, summary.txt,
+# results.rst, w3.dat and PNG plots into the results directory and prints
+# the summary table. The exit status is the VM judge's: timings never fail
+# a run; a module that does not load, a workload that errors out or a
+# kernel that complains does.
+#
+# Environment: XIOVA_CACHE (default /var/cache/xiova).
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(cd "$HERE/../.." && pwd -P)
+readonly HERE ROOT
+# shellcheck source=../lib/common.sh
+source "$ROOT/tools/lib/common.sh"
+
+SMOKE=0 REPS=5 W3_SECS=120 OUT='' DOC=1 FROM_LOG=''
+WORK=''
+
+usage() { sed -n '2,/^set -euo/{/^# shellcheck/d;/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
+
+main() {
+	parse_args "$@"
+	ensure_packages build-essential linux-headers-amd64 qemu-system-x86 \
+		busybox-static kmod cpio gnuplot-nox
+	[[ -n $OUT ]] || OUT=$(xiova_cache_dir)/bench/$(date -u +%Y%m%dT%H%M%SZ)
+	mkdir -p "$OUT"
+	OUT=$(cd "$OUT" && pwd -P)
+
+	local rc=0
+	if [[ -n $FROM_LOG ]]; then
+		[[ $FROM_LOG -ef $OUT/serial.log ]] || cp "$FROM_LOG" "$OUT/serial.log"
+	else
+		WORK=$(mktemp -d /tmp/xiova-bench.XXXXXX)
+		trap 'rm -rf "$WORK"' EXIT
+		run_vm || rc=$?
+	fi
+	summarise
+	if ((rc != 0)); then
+		log "the VM run failed (judge above); results are partial: $OUT"
+	elif ((DOC && !SMOKE)) && [[ -z $FROM_LOG ]]; then
+		publish
+	fi
+	log "results: $OUT"
+	return "$rc"
+}
+
+parse_args() {
+	while (($#)); do
+		case $1 in
+		--smoke) SMOKE=1 REPS=2 W3_SECS=20 ;;
+		--reps) REPS=$2; shift ;;
+		--w3-secs) W3_SECS=$2; shift ;;
+		--out) OUT=$2; shift ;;
+		--no-doc) DOC=0 ;;
+		--from-log) FROM_LOG=$2; shift ;;
+		-h | --help) usage 0 ;;
+		*) log "unknown argument $1"; usage 2 >&2 ;;
+		esac
+		shift
+	done
+	[[ $REPS =~ ^[1-9][0-9]*$ ]] || die "--reps wants a positive number"
+	[[ $W3_SECS =~ ^[1-9][0-9]*$ ]] || die "--w3-secs wants seconds"
+	[[ -z $FROM_LOG || -r $FROM_LOG ]] || die "cannot read $FROM_LOG"
+}
+
+# Workload sizes, passed to the guest on the kernel command line. The smoke
+# run keeps every code path but shrinks the work.
+guest_settings() {
+	local s=(BENCH_REPS="$REPS" BENCH_W3_SECS="$W3_SECS" BENCH_W3_WINDOW=5)
+	if ((SMOKE)); then
+		s+=(BENCH_W1_MS=30 BENCH_W2_MS=300 BENCH_W4_LIVE=20000
+			BENCH_W4_ITERS=20 BENCH_W5_ITERS=1024 BENCH_W5_WALKS=5
+			BENCH_W6_MS=200 BENCH_MEM_ROUNDS=2)
+	else
+		s+=(BENCH_W1_MS=150 BENCH_W2_MS=2000 BENCH_W2_BURSTS=24
+			BENCH_W4_LIVE=100000 BENCH_W4_ITERS=200 BENCH_W5_ITERS=4096
+			BENCH_W5_WALKS=20 BENCH_W6_MS=1000 BENCH_W6_BURSTS=8
+			BENCH_MEM_ROUNDS=6)
+	fi
+	printf '%s\n' "${s[@]}"
+}
+
+# Both modules are built from a snapshot of the tree: others may be editing
+# or rebuilding it while the VM runs.
+build_modules() {
+	local mod=$WORK/xiova bench=$WORK/bench
+	mkdir -p "$mod" "$bench"
+	cp "$ROOT"/Kbuild "$ROOT"/Kconfig "$ROOT"/Makefile "$ROOT"/*.c \
+		"$ROOT"/*.h "$mod/"
+	cp "$HERE"/Kbuild "$HERE"/Makefile "$HERE"/xiova_bench.c "$bench/"
+	log "building xiova.ko and xiova_bench.ko against $HEADERS"
+	make -C "$mod" -s KDIR="$HEADERS" >&2
+	make -C "$bench" -s KDIR="$HEADERS" XIOVA_DIR="$mod" >&2
+}
+
+run_vm() {
+	eval "$("$ROOT/tools/vm/debian-kernel.sh")"
+	build_modules
+	write_meta
+
+	# A generous bound, from the workload sizes: ~60 s per repetition,
+	# W3 plus the trim waits, boot and unload.
+	local guest_timeout=$((REPS * 90 + W3_SECS * 2 + 180))
+	((SMOKE)) && guest_timeout=600
+	"$ROOT/tools/vm/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
+		-g "$HERE/guest-bench.sh" -t "$guest_timeout" \
+		"$WORK/xiova/xiova.ko" "$WORK/bench/xiova_bench.ko"
+
+	local args=(-a slab_nomerge) kv
+	while IFS= read -r kv; do args+=(-a "$kv"); done < <(guest_settings)
+	log "booting Debian $KVER with intel-iommu (TCG, 2 vCPUs): $REPS repetitions, W3 ${W3_SECS}s"
+	local rc=0
+	"$ROOT/tools/vm/run.sh" -k "$KERNEL" -i "$WORK/initramfs.cpio.gz" \
+		--iommu intel --name bench -l "$OUT/serial.log" \
+		-t $((guest_timeout + 120)) "${args[@]}" >"$OUT/verdict.txt" || rc=$?
+	cat "$OUT/verdict.txt" >&2
+	return "$rc"
+}
+
+# What the numbers were measured on, for the record.
+write_meta() {
+	local commit
+	commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [[ -n $(git -C "$ROOT" status --porcelain -- '*.c' '*.h' Kbuild 2>/dev/null) ]]; then
+		commit+="+local changes"
+	fi
+	{
+		printf 'date=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		printf 'commit=%s\n' "$commit"
+		printf 'kernel=%s (%s)\n' "$KVER" "$KVERSION"
+		printf 'qemu=%s\n' "$(qemu-system-x86_64 --version | head -n1)"
+		printf 'host_cpus=%s\n' "$(nproc)"
+		printf 'host_load=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+		printf 'smoke=%s\n' "$SMOKE"
+		guest_settings
+	} >"$OUT/meta.txt"
+}
+
+summarise() {
+	awk -f "$HERE/collect.awk" "$OUT/serial.log" >"$OUT/results.csv"
+	local meta='' date='' commit='' load='' reps w3
+	reps=$(awk -F, '$1 == "env" && $5 == "reps" { print $6 }' "$OUT/results.csv")
+	w3=$(awk -F, '$1 == "env" && $5 == "w3_secs" { print $6 }' "$OUT/results.csv")
+	if [[ -r $OUT/meta.txt ]]; then
+		date=$(sed -n 's/^date=//p' "$OUT/meta.txt")
+		commit=$(sed -n 's/^commit=//p' "$OUT/meta.txt")
+		load=$(sed -n 's/^host_load=//p' "$OUT/meta.txt")
+		meta="Run of $date, commit $commit, $reps repetitions, W3 $w3 s; host load average at the start: $load."
+	fi
+	awk -v OUT="$OUT" -v META="$meta" -f "$HERE/summary.awk" "$OUT/results.csv"
+	gnuplot -e "dir='$OUT'" "$HERE/plot.gp"
+	printf '\n' >&2
+	cat "$OUT/summary.txt"
+}
+
+# The latest full run is what Documentation/benchmarks.rst shows.
+publish() {
+	local doc=$ROOT/Documentation/bench f
+	mkdir -p "$doc"
+	for f in results.rst summary.txt summary.csv results.csv meta.txt \
+		w3.png ratios.png w1.png; do
+		[[ -e $OUT/$f ]] && cp "$OUT/$f" "$doc/$f"
+	done
+	log "copied the results to $doc"
+}
+
+main "$@"
