@@ -47,7 +47,7 @@ kmemleak_clean() {
 	echo scan >/sys/kernel/debug/kmemleak && sleep 6 &&
 		echo scan >/sys/kernel/debug/kmemleak || return 1
 	leaks=$(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)
-	echo "kmemleak: $leaks unreferenced objects"
+	echo "kmemleak: $leaks report(s) after two scans"
 	[ "$leaks" -eq 0 ] || { head -n 40 /sys/kernel/debug/kmemleak; return 1; }
 }
 

@@ -24,7 +24,9 @@
 # Environment: XIOVA_CACHE (default /var/cache/xiova), XIOVA_TRY_KVM=1,
 # XIOVA_VM_VERBOSE=1, XIOVA_INTEL_IOMMU_OPTS (default
 # "caching-mode=on,intremap=on"), XIOVA_KVM_PROBE_TIMEOUT (default 20),
-# XIOVA_KLOG_IGNORE (see judge.sh).
+# XIOVA_KLOG_IGNORE (see judge.sh), XIOVA_BOOT_STALL (seconds before a boot
+# that has not reached /init counts as stalled; default 240) and
+# XIOVA_BOOT_RETRIES (new boots after a stall; default 1).
 #
 # TCG is the default because KVM guests hang on some hosts; QEMU's own exit
 # status says nothing about the guest, only the log does.
@@ -39,6 +41,7 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:
 
 INITRD='' KERNEL='' IOMMU=intel NAME='' LOG='' TIMEOUT=300 APPEND=''
 SMP=2 MEM=2048 TRY_KVM=${XIOVA_TRY_KVM:-0} VERBOSE=${XIOVA_VM_VERBOSE:-0}
+BOOT_STALL=${XIOVA_BOOT_STALL:-240} BOOT_RETRIES=${XIOVA_BOOT_RETRIES:-1}
 INTERACTIVE=0
 EXTRA_QEMU=()
 
@@ -140,11 +143,29 @@ kvm_works() {
 boot_and_judge() {
 	local accel=$1 cmdline=$2
 	shift 2
+	local qemu=("$@") attempt rc
+
+	log "booting $NAME ($accel), log: $LOG"
+	for attempt in $(seq 0 "$BOOT_RETRIES"); do
+		boot_once "$cmdline" "${qemu[@]}" && rc=0 || rc=$?
+		# Only a boot that never reached /init is retried: none of the
+		# code under test has run yet, so the stall is the emulator's
+		# (TCG sometimes wedges while bringing up the second vCPU).
+		((rc == 75 && attempt < BOOT_RETRIES)) || break
+		mv "$LOG" "$LOG.stalled$attempt"
+		log "$NAME: no /init after ${BOOT_STALL}s, log kept as $LOG.stalled$attempt; booting again"
+	done
+	"$HERE/judge.sh" "$LOG" "$NAME"
+}
+
+# Returns 75 when the guest never reached /init within $BOOT_STALL seconds.
+boot_once() {
+	local cmdline=$1
+	shift
 	local qemu=("$@")
 	: >"$LOG"
-	log "booting $NAME ($accel), log: $LOG"
 
-	local start end rc=0 qemu_pid tail_pid=''
+	local start end rc=0 qemu_pid tail_pid='' stalled=0
 	start=$(date +%s.%N)
 	# In the background so that Ctrl-C can stop it: timeout(1) moves itself
 	# out of the terminal's process group and would never see the signal.
@@ -156,18 +177,36 @@ boot_and_judge() {
 		tail -n +1 -f --pid="$qemu_pid" "$LOG" >&2 &
 		tail_pid=$!
 	fi
+	watch_boot "$qemu_pid" || stalled=1
 	wait "$qemu_pid" || rc=$?
 	trap - INT TERM
 	end=$(date +%s.%N)
 	[[ -z $tail_pid ]] || wait "$tail_pid" || true
+	log "$NAME: QEMU ran $(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }')s (rc=$rc)"
+	((stalled)) && return 75
 
 	if ((rc == 124 || rc == 137)); then
 		printf '\nXIOVA-HOST: QEMU killed after the %ss time limit\n' "$TIMEOUT" >>"$LOG"
 	elif ((rc != 0)); then
 		printf '\nXIOVA-HOST: QEMU exited with status %s\n' "$rc" >>"$LOG"
 	fi
-	log "$NAME: QEMU ran $(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }')s (rc=$rc)"
-	"$HERE/judge.sh" "$LOG" "$NAME"
+	return 0
+}
+
+# Fails, after stopping QEMU, if /init has not started within $BOOT_STALL s.
+watch_boot() {
+	local pid=$1 waited=0
+	while kill -0 "$pid" 2>/dev/null; do
+		grep -aq '^XIOVA-VM: start' "$LOG" && return 0
+		if ((waited >= BOOT_STALL)); then
+			pkill -P "$pid" 2>/dev/null || true
+			kill "$pid" 2>/dev/null || true
+			return 1
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+	return 0
 }
 
 main "$@"
