@@ -30,7 +30,7 @@ SIG_KEY := $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' $(KDIR)/.co
 NO_SIGN := $(if $(filter pkcs11:%,$(SIG_KEY))$(wildcard $(if $(filter /%,$(SIG_KEY)),,$(KDIR)/)$(SIG_KEY)),,CONFIG_MODULE_SIG_ALL=)
 DEPMOD_ARGS := $(if $(MODROOT),-b $(MODROOT)) $(KVER)
 
-.PHONY: all modules clean check demo install uninstall
+.PHONY: all modules clean check demo bench install uninstall
 
 all modules:
 	@test -n "$(KDIR)" || { echo "no kernel build tree: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
@@ -55,3 +55,6 @@ check:
 
 demo:
 	./tools/main.sh
+
+bench:
+	./tools/bench/run.sh

@@ -61,13 +61,23 @@ failed() {
 }
 
 # What xiova says about one of its domains (Documentation/stats.rst): the
-# magazines of the total row and the depot excess over one per CPU.
+# counters of the total row and the depot excess over one per CPU. Columns
+# are found by their names in the header line.
 ours_stats() {
 	awk -v p="$2" -v ncpu="$NCPU" '
-		$1 ~ /^[0-5]$/ && $10 - ncpu > excess { excess = $10 - ncpu }
+		$1 == "class" {
+			for (i = 1; i <= NF; i++)
+				col[$i] = i
+			next
+		}
+		$1 ~ /^[0-5]$/ && $col["depot"] - ncpu > excess {
+			excess = $col["depot"] - ncpu
+		}
 		$1 == "total" {
-			printf "%smag_bytes=%s %sdepot=%s %scpu_pfns=%s %strims=%s %sdepot_excess=%d",
-				p, $15, p, $10, p, $9, p, $12, p, excess + 0
+			n = split("mag_bytes depot cpu_pfns trims hits misses", k, " ")
+			for (i = 1; i <= n; i++)
+				printf "%s%s=%s ", p, k[i], $col[k[i]]
+			printf "%sdepot_excess=%d", p, excess + 0
 		}' "$XSTATS/domain$1/stats"
 }
 

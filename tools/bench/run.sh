@@ -11,9 +11,10 @@
 #   --out DIR        results directory (default $XIOVA_CACHE/bench/<UTC time>)
 #   --no-doc         do not copy the results to Documentation/bench/
 #   --from-log LOG   do not boot: summarise an earlier run's serial log
+#   --publish        with --from-log: copy to Documentation/bench/ as well
 #
 # Writes serial.log, results.csv (every value), summary.csv, summary.txt,
-# results.rst, w3.dat and PNG plots into the results directory and prints
+# results.inc, w3.dat and PNG plots into the results directory and prints
 # the summary table. The exit status is the VM judge's: timings never fail
 # a run; a module that does not load, a workload that errors out or a
 # kernel that complains does.
@@ -28,7 +29,7 @@ readonly HERE ROOT
 # shellcheck source=../lib/common.sh
 source "$ROOT/tools/lib/common.sh"
 
-SMOKE=0 REPS=5 W3_SECS=120 OUT='' DOC=1 FROM_LOG=''
+SMOKE=0 REPS=5 W3_SECS=120 OUT='' DOC=1 FROM_LOG='' PUBLISH=0
 WORK=''
 
 usage() { sed -n '2,/^set -euo/{/^# shellcheck/d;/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
@@ -44,6 +45,9 @@ main() {
 	local rc=0
 	if [[ -n $FROM_LOG ]]; then
 		[[ $FROM_LOG -ef $OUT/serial.log ]] || cp "$FROM_LOG" "$OUT/serial.log"
+		# The log is judged again: only a clean run may be published.
+		"$ROOT/tools/vm/judge.sh" "$OUT/serial.log" bench >"$OUT/verdict.txt" || rc=$?
+		tail -n1 "$OUT/verdict.txt" >&2
 	else
 		WORK=$(mktemp -d /tmp/xiova-bench.XXXXXX)
 		trap 'rm -rf "$WORK"' EXIT
@@ -52,7 +56,9 @@ main() {
 	summarise
 	if ((rc != 0)); then
 		log "the VM run failed (judge above); results are partial: $OUT"
-	elif ((DOC && !SMOKE)) && [[ -z $FROM_LOG ]]; then
+	elif [[ -n $FROM_LOG ]]; then
+		((PUBLISH)) && publish
+	elif ((DOC && !SMOKE)); then
 		publish
 	fi
 	log "results: $OUT"
@@ -68,6 +74,7 @@ parse_args() {
 		--out) OUT=$2; shift ;;
 		--no-doc) DOC=0 ;;
 		--from-log) FROM_LOG=$2; shift ;;
+		--publish) PUBLISH=1 ;;
 		-h | --help) usage 0 ;;
 		*) log "unknown argument $1"; usage 2 >&2 ;;
 		esac
@@ -102,6 +109,8 @@ build_modules() {
 	mkdir -p "$mod" "$bench"
 	cp "$ROOT"/Kbuild "$ROOT"/Kconfig "$ROOT"/Makefile "$ROOT"/*.c \
 		"$ROOT"/*.h "$mod/"
+	# Kbuild reads the module's version from there when it exists.
+	if [[ -f $ROOT/VERSION ]]; then cp "$ROOT/VERSION" "$mod/"; fi
 	cp "$HERE"/Kbuild "$HERE"/Makefile "$HERE"/xiova_bench.c "$bench/"
 	log "building xiova.ko and xiova_bench.ko against $HEADERS"
 	make -C "$mod" -s KDIR="$HEADERS" >&2
@@ -136,7 +145,8 @@ run_vm() {
 write_meta() {
 	local commit
 	commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-	if [[ -n $(git -C "$ROOT" status --porcelain -- '*.c' '*.h' Kbuild 2>/dev/null) ]]; then
+	# The module's own sources only: top-level files.
+	if [[ -n $(git -C "$ROOT" status --porcelain -- ':(glob)*.[ch]' Kbuild 2>/dev/null) ]]; then
 		commit+="+local changes"
 	fi
 	{
@@ -172,7 +182,7 @@ summarise() {
 publish() {
 	local doc=$ROOT/Documentation/bench f
 	mkdir -p "$doc"
-	for f in results.rst summary.txt summary.csv results.csv meta.txt \
+	for f in results.inc summary.txt summary.csv results.csv meta.txt \
 		w3.png ratios.png w1.png; do
 		[[ -e $OUT/$f ]] && cp "$OUT/$f" "$doc/$f"
 	done

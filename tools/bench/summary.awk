@@ -1,9 +1,10 @@
 # Summarises results.csv (collect.awk) for tools/bench/run.sh.
 #
 # Variables: OUT, the directory to write to; META, one line describing the
-# run, for results.rst. Writes OUT/summary.txt (the terminal table),
-# summary.csv, results.rst (included by Documentation/benchmarks.rst),
-# ratios.dat, w1.dat and w3.dat (gnuplot input).
+# run, for results.inc. Writes OUT/summary.txt (the terminal table),
+# summary.csv, results.inc (reStructuredText that
+# Documentation/benchmarks.rst includes; not .rst, or Sphinx would take it
+# for a page of its own), ratios.dat, w1.dat and w3.dat (gnuplot input).
 #
 # Every metric is a list of values per allocator: one per repetition, or
 # one per window for W3. A metric shows the median and the range of each
@@ -80,6 +81,12 @@ function value(m, al, idx,    key, wl, parts, n, i, sum, cnt) {
 		}
 		return sum
 	}
+	if (key ~ /^@div:/) {
+		split(substr(key, 6), parts, ":")
+		if (!has(wl, al, idx, parts[1]) || !get(wl, al, idx, parts[2]))
+			return ""
+		return get(wl, al, idx, parts[1]) / get(wl, al, idx, parts[2])
+	}
 	if (key == "@slab")
 		return has(wl, al, idx, "wait_ms") ? slab_bytes(al, idx) : ""
 	return has(wl, al, idx, key) ? get(wl, al, idx, key) : ""
@@ -153,6 +160,8 @@ function fmt(v,    a) {
 		return sprintf("%.1fk", v / 1e3)
 	if (a >= 100)
 		return sprintf("%.0f", v)
+	if (a && a < 0.1)
+		return sprintf("%.2g", v)
 	return sprintf("%.2f", v)
 }
 
@@ -211,7 +220,26 @@ NR == 1 {
 	add_index(wl, al, idx)
 }
 
+# Ours' counters are cumulative: the share of fast allocations that
+# missed the magazines in each W3 window is a difference between windows.
+function w3_miss_rates(    i, idx, h, m, ph, pm) {
+	ph = 0
+	pm = 0
+	for (i = 1; i <= NIDX["w3", "ours"]; i++) {
+		idx = IDX["w3", "ours", i]
+		if (!has("w3", "ours", idx, "misses"))
+			return
+		h = get("w3", "ours", idx, "hits")
+		m = get("w3", "ours", idx, "misses")
+		if (h + m > ph + pm)
+			R["w3", "ours", idx, "miss_rate"] = (m - pm) / (h + m - ph - pm)
+		ph = h
+		pm = m
+	}
+}
+
 END {
+	w3_miss_rates()
 	def("w1", "W1 fast path: alloc+free pair", "w1", "ns_pair", "ns",
 	    "lower", "ratio<=", 0.9)
 	def("w1a", "W1 fast path: alloc alone", "w1", "@mean:ns_alloc_c",
@@ -228,6 +256,8 @@ END {
 	    "nodes", "lower", "", 0)
 	def("w3m", "W3 aging: magazine bytes per window", "w3", "mag_bytes",
 	    "bytes", "lower", "", 0)
+	def("w3x", "W3 aging: fast allocs that missed (ours)", "w3",
+	    "miss_rate", "share", "lower", "", 0)
 	def("w4", "W4 uncached sizes, fragmented tree", "w4", "ns_pair", "ns",
 	    "lower", "ratio<=", 0.1)
 	def("w5f", "W5 32-bit full: fast fail", "w5", "fail_ns", "ns",
@@ -236,10 +266,16 @@ END {
 	    "fallback_ns", "ns", "lower", "", 0)
 	def("w5w", "W5 32-bit full: fail after a free (walk)", "w5",
 	    "walk_fail_ns", "ns", "lower", "", 0)
+	def("w6n", "W6 control: empty loop, two vCPUs / one", "w6",
+	    "w0_scaling", "x", "higher", "", 0)
 	def("w6a", "W6 scaling of W1, two vCPUs / one", "w6", "w1_scaling",
 	    "x", "higher", "ours>=", 1.8)
 	def("w6b", "W6 scaling of W2, two vCPUs / one", "w6", "w2_scaling",
 	    "x", "higher", "ours>=", 1.8)
+	def("w6ra", "W6 scaling of W1 / scaling of the control", "w6",
+	    "@div:w1_scaling:w0_scaling", "x", "higher", "", 0)
+	def("w6rb", "W6 scaling of W2 / scaling of the control", "w6",
+	    "@div:w2_scaling:w0_scaling", "x", "higher", "", 0)
 	def("mem", "Idle after trim: magazines + tree", "mem",
 	    "@sum:idle_mag_bytes:idle_tree_bytes", "bytes", "lower",
 	    "ratio<=", 1)
@@ -254,7 +290,7 @@ END {
 
 	txt = OUT "/summary.txt"
 	csv = OUT "/summary.csv"
-	rst = OUT "/results.rst"
+	rst = OUT "/results.inc"
 	rat = OUT "/ratios.dat"
 	hdr = "%-44s %-8s %-28s %-28s %-22s %-14s %s\n"
 	printf hdr, "metric", "unit", "ours median [min, max]",
@@ -315,7 +351,7 @@ END {
 		      csvq(cell(o_n, o_med, o_min, o_max)) ", " \
 		      csvq(cell(s_n, s_med, s_min, s_max)) ", " csvq(ratio) \
 		      ", " csvq(goal_text(m)) ", " csvq(met) > rst
-		if (r_n && M_ID[m] !~ /^(w3n|w3m|mems|memm|memn|memb|w1a|w1f)$/)
+		if (r_n && M_ID[m] !~ /^(w3n|w3m|w3x|mems|memm|memn|memb|w1a|w1f|w6n|w6ra|w6rb)$/)
 			printf "%s %g %g %g %s %s\n", M_ID[m], r_med, r_min,
 			       r_max, M_GKIND[m] ~ /^ratio/ ? M_GOAL[m] : "NaN",
 			       M_BETTER[m] > rat

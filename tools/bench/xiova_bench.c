@@ -800,8 +800,9 @@ static void w3_retain(struct w2_state *s)
 	}
 }
 
-/* Allocate bursts x 1024 ranges, then free them all, on CPU 1 every
- * other round when there is a helper there.
+/*
+ * Allocate bursts x 1024 ranges, then free them all, on CPU 1 every other
+ * round when there is a helper there.
  */
 static int w2_round(struct w2_state *s)
 {
@@ -809,6 +810,9 @@ static int w2_round(struct w2_state *s)
 	bool remote = s->helper && (s->rounds & 1);
 	int ret;
 
+	/* What an interrupted round left allocated goes first. */
+	if (s->n)
+		w2_free_all(s);
 	if (s->d->stock)
 		ret = w2_fill(s, true, count);
 	else
@@ -1280,11 +1284,23 @@ out:
 
 /* W6: the same loop on one CPU, then on two at once */
 
+/* Also the unit of W6's control loop, which shares nothing between CPUs. */
+static noinline void calib_nop(void)
+{
+	barrier();
+}
+
+enum w6_loop {
+	W6_NULL,	/* no allocator: how well the host runs two vCPUs */
+	W6_PAIRS,	/* W1's loop, the size class changing every batch */
+	W6_BURSTS,	/* W2's loop, freeing on the same CPU */
+};
+
 struct w6_thread {
 	struct bench_dom	*d;
 	atomic_t		*ready;
 	int			nthreads;
-	bool			bursts;		/* W2's loop, else W1's */
+	enum w6_loop		loop;
 	u64			ms;
 	struct w2_state		s;
 	u64			ops;
@@ -1317,6 +1333,25 @@ static __always_inline int w6_pairs(struct w6_thread *t, const bool stock)
 	return 0;
 }
 
+static int w6_null(struct w6_thread *t)
+{
+	u64 start, now, deadline;
+	unsigned int i;
+
+	start = ktime_get_ns();
+	deadline = start + t->ms * NSEC_PER_MSEC;
+	do {
+		for (i = 0; i < BENCH_BATCH; i++)
+			calib_nop();
+		t->ops += BENCH_BATCH;
+		now = ktime_get_ns();
+		if (bench_yield())
+			return -EINTR;
+	} while (now < deadline);
+	t->ns = now - start;
+	return 0;
+}
+
 static int w6_main(void *arg)
 {
 	struct w6_thread *t = arg;
@@ -1328,7 +1363,9 @@ static int w6_main(void *arg)
 	while (atomic_read(t->ready) < t->nthreads)
 		if (bench_yield())
 			return -EINTR;
-	if (!t->bursts)
+	if (t->loop == W6_NULL)
+		return w6_null(t);
+	if (t->loop == W6_PAIRS)
 		return t->d->stock ? w6_pairs(t, true) : w6_pairs(t, false);
 
 	start = ktime_get_ns();
@@ -1343,7 +1380,7 @@ static int w6_main(void *arg)
 }
 
 /* Operations per second of @nthreads threads on a new domain. */
-static int w6_phase(bool stock, bool bursts, int nthreads,
+static int w6_phase(bool stock, enum w6_loop loop, int nthreads,
 		    struct bench_args *a, u64 *rate)
 {
 	struct bench_thread bt[2] = {};
@@ -1364,9 +1401,9 @@ static int w6_phase(bool stock, bool bursts, int nthreads,
 		t[i].d = d;
 		t[i].ready = &ready;
 		t[i].nthreads = nthreads;
-		t[i].bursts = bursts;
+		t[i].loop = loop;
 		t[i].ms = a->ms ?: 1000;
-		if (!bursts)
+		if (loop != W6_BURSTS)
 			continue;
 		ret = w2_state_init(&t[i].s, d, a->bursts, 0, a->seed + i);
 		if (ret)
@@ -1399,7 +1436,9 @@ out:
 
 static int bench_w6(bool stock, struct bench_args *a, struct bench_out *o)
 {
-	static const char * const loops[] = { "w1", "w2" };
+	static const char * const loops[] = {
+		[W6_NULL] = "w0", [W6_PAIRS] = "w1", [W6_BURSTS] = "w2",
+	};
 	u64 one, two;
 	char key[24];
 	int i, ret;
@@ -1520,11 +1559,6 @@ struct calib_job {
 	spinlock_t	lock;	/* taken and released, never contended */
 	u64		res[CALIB_N];	/* x 100 */
 };
-
-static noinline void calib_nop(void)
-{
-	barrier();
-}
 
 static __always_inline void calib_op(struct calib_job *j, const int what)
 {
