@@ -10,7 +10,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 KUNIT := $(shell grep -qs '^CONFIG_KUNIT=[ym]' $(KDIR)/.config && echo m)
 
 MAKEFLAGS += --no-print-directory
-KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) CONFIG_XIOVA=m CONFIG_XIOVA_KUNIT_TEST=$(KUNIT)
+KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) CONFIG_XIOVA=m CONFIG_XIOVA_DMA=m CONFIG_XIOVA_KUNIT_TEST=$(KUNIT)
 
 # make install: kbuild's modules_install into
 # $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR), then depmod.
@@ -44,7 +44,7 @@ install: all
 
 uninstall:
 	@test -n "$(KVER)" || { echo "cannot read the kernel release from $(KDIR)" >&2; exit 1; }
-	rm -f $(addprefix $(MODROOT)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/,xiova.ko xiova_kunit.ko)
+	rm -f $(addprefix $(MODROOT)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/,xiova.ko xiova_dma.ko xiova_kunit.ko)
 	depmod $(DEPMOD_ARGS)
 
 clean:

@@ -64,3 +64,17 @@ ensure_packages() {
 	_apt install -y --no-install-recommends "${missing[@]}" ||
 		die "cannot install: ${missing[*]}"
 }
+
+# build_module_copy DIR KDIR: copies the module's sources to DIR and builds
+# xiova.ko, xiova_dma.ko (and xiova_kunit.ko when KDIR has KUnit) there, so
+# that builds for different kernels never share objects with the checkout.
+build_module_copy() {
+	local repo src=$1 kdir=$2
+	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	mkdir -p "$src"
+	cp "$repo"/Kbuild "$repo"/Makefile "$repo"/VERSION "$repo"/*.h "$src/"
+	find "$repo" -maxdepth 1 -name '*.c' ! -name '*.mod.c' -exec cp {} "$src/" \;
+	log "building the modules against $kdir"
+	make -C "$src" -j2 KDIR="$kdir" >&2 || die "module build failed"
+	[[ -f $src/xiova.ko && -f $src/xiova_dma.ko ]] || die "no xiova.ko/xiova_dma.ko in $src"
+}

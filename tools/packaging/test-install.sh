@@ -110,6 +110,8 @@ test_make_install() {
 	check install.make step make -C "$src" KDIR="$KDIR" install INSTALL_MOD_PATH="$root"
 	check install.path test -f "$ko"
 	check install.modules-dep grep -qx 'extra/xiova.ko:' "$moddir/modules.dep"
+	check install.shim-path test -f "$moddir/extra/xiova_dma.ko"
+	check install.shim-depends grep -qx 'extra/xiova_dma.ko: extra/xiova.ko' "$moddir/modules.dep"
 	check install.modprobe-finds modprobe_finds "$root" "$ko"
 	check install.vermagic vermagic_matches "$ko"
 	check install.params params_documented "$ko"
@@ -203,6 +205,7 @@ test_dkms() {
 		check dkms.exports-namespaced exports_namespaced "$ko"
 		log "signer: $(modinfo -F signer "$ko")"
 	fi
+	check dkms.shim-installed test -f "/lib/modules/$KVER/updates/dkms/xiova_dma.ko"
 
 	check dkms.remove step dkms remove "$mod" --all
 	rm -rf "$src"
@@ -240,8 +243,8 @@ dkms_reset() {
 		rm -rf "/usr/src/xiova-$version"
 	done
 	rm -rf "$DKMS_TREE/xiova" "/usr/src/xiova-$VERSION"
-	if [[ -n $(find "/lib/modules/$KVER/updates/dkms" -name 'xiova.ko*' 2>/dev/null) ]]; then
-		rm -f "/lib/modules/$KVER/updates/dkms"/xiova.ko*
+	if [[ -n $(find "/lib/modules/$KVER/updates/dkms" -name 'xiova*.ko*' 2>/dev/null) ]]; then
+		rm -f "/lib/modules/$KVER/updates/dkms"/xiova*.ko*
 		depmod "$KVER"
 	fi
 }

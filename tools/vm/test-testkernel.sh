@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The module under the debug test kernel (KASAN, lockdep, kmemleak; see
 # test-kernel.sh), once with intel-iommu and once with virtio-iommu: the
 # KUnit suites loaded as modules, the Debian guest suite, and a kmemleak
@@ -14,8 +15,8 @@ readonly HERE REPO
 readonly SELFTEST_DIR=$REPO/tools/testing/selftests/xiova
 WORK=''
 
-log() { printf 'test-testkernel: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 2; }
+# shellcheck source=../lib/common.sh
+source "$REPO/tools/lib/common.sh"
 
 main() {
 	local flavours=("$@") flavour rc=0
@@ -24,7 +25,8 @@ main() {
 
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/xiova-test-kernel.XXXXXX")
 	trap 'rm -rf "$WORK"' EXIT
-	build_modules "$WORK/src"
+	build_module_copy "$WORK/src" "$BUILD"
+	[[ -f $WORK/src/xiova_kunit.ko ]] || die "xiova_kunit.ko was not built"
 	make -C "$SELFTEST_DIR" -j2 OUTPUT="$WORK/selftests" >&2 ||
 		die "selftest build failed"
 	"$HERE/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
@@ -44,14 +46,4 @@ main() {
 }
 
 # A copy of the sources, so that the Debian build in the repo stays intact.
-build_modules() {
-	local src=$1
-	mkdir -p "$src"
-	cp "$REPO"/Kbuild "$REPO"/Makefile "$REPO"/*.h "$src/"
-	find "$REPO" -maxdepth 1 -name '*.c' ! -name '*.mod.c' -exec cp {} "$src/" \;
-	log "building xiova.ko and xiova_kunit.ko against $BUILD"
-	make -C "$src" -j2 KDIR="$BUILD" >&2 || die "module build failed"
-	[[ -f $src/xiova_kunit.ko ]] || die "xiova_kunit.ko was not built"
-}
-
 main "$@"

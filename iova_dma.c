@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xiova_dma: put one PCI device's DMA through xiova.
+ *
+ * Attaching takes the device's IOMMU group (it must hold the device alone
+ * and the device must have no driver), attaches it to an unmanaged IOMMU
+ * domain owned here, and installs xiova_dma_ops on the device. The driver
+ * is then bound again and does its DMA as before, with IOVAs allocated by
+ * xiova. Detaching (driver unbound again) gives the group back to its
+ * default domain and the device its earlier DMA operations.
+ *
+ * The IOMMU core lets a driver bind while the group sits in a domain other
+ * than the default one as long as nobody else uses the group
+ * (iommu_device_use_default_domain() only refuses a second user), and it
+ * refuses sysfs type changes on such a group ("Group not assigned to
+ * default domain"), which is what keeps the two from fighting.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/device.h>
+#include <linux/dma-map-ops.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/rculist.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "iova_dma.h"
+
+MODULE_IMPORT_NS(XIOVA);
+
+const char * const xiova_dma_type_names[XIOVA_DMA_NR_TYPES] = {
+	[XIOVA_DMA_STRICT]	= "DMA",
+	[XIOVA_DMA_FQ]		= "DMA-FQ",
+	[XIOVA_DMA_SQ]		= "DMA-SQ",
+};
+
+/* Serialises attach, detach and type changes; readers of the list use RCU. */
+static DEFINE_MUTEX(xiova_dma_mutex);
+static LIST_HEAD(xiova_dma_devs);
+
+/**
+ * xiova_dma_lookup() - the attached-device state of @dev
+ * @dev: a device whose DMA operations are xiova_dma_ops
+ *
+ * Called from the DMA operations, possibly in atomic context. The state
+ * outlives every call: it is freed only after the driver is gone and an
+ * RCU grace period has passed.
+ *
+ * Return: the state, or NULL if @dev is not attached.
+ */
+struct xiova_dma_dev *xiova_dma_lookup(struct device *dev)
+{
+	struct xiova_dma_dev *dd, *found = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(dd, &xiova_dma_devs, list) {
+		if (&dd->pdev->dev == dev) {
+			found = dd;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+static struct xiova_dma_dev *xiova_dma_find_pdev(struct pci_dev *pdev)
+{
+	struct xiova_dma_dev *dd;
+
+	lockdep_assert_held(&xiova_dma_mutex);
+	list_for_each_entry(dd, &xiova_dma_devs, list)
+		if (dd->pdev == pdev)
+			return dd;
+	return NULL;
+}
+
+static struct pci_dev *xiova_dma_get_pdev(const char *bdf)
+{
+	unsigned int domain, bus, slot, fn;
+	char tail;
+
+	if (sscanf(bdf, "%x:%x:%x.%x%c", &domain, &bus, &slot, &fn, &tail) != 4 ||
+	    domain > 0xffff || bus > 0xff || slot > 0x1f || fn > 7)
+		return ERR_PTR(-EINVAL);
+	return pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, fn)) ?:
+	       ERR_PTR(-ENODEV);
+}
+
+static int xiova_dma_count_dev(struct device *dev, void *data)
+{
+	(*(int *)data)++;
+	return 0;
+}
+
+/*
+ * Address ranges the device must never be given: the host bridge windows
+ * (peer-to-peer addresses) and the group's reserved regions (the MSI
+ * doorbells, RMRRs). Direct-mapped regions are identity-mapped as the core
+ * does for default domains, since firmware may have the device use them.
+ */
+static int xiova_dma_reserve_pci_windows(struct xiova_dma_dev *dd)
+{
+	struct pci_host_bridge *bridge = pci_find_host_bridge(dd->pdev->bus);
+	struct resource_entry *window;
+
+	resource_list_for_each_entry(window, &bridge->windows) {
+		resource_size_t lo = window->res->start - window->offset;
+		resource_size_t hi = window->res->end - window->offset;
+
+		if (resource_type(window->res) != IORESOURCE_MEM)
+			continue;
+		if (!xiova_reserve(&dd->iovad, xiova_pfn(&dd->iovad, lo),
+				   xiova_pfn(&dd->iovad, hi)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* iommu_get_group_resv_regions() hands out copies that the caller frees. */
+static void xiova_dma_free_regions(struct list_head *regions)
+{
+	struct iommu_resv_region *region, *next;
+
+	list_for_each_entry_safe(region, next, regions, list)
+		kfree(region);
+}
+
+static int xiova_dma_reserve_regions(struct xiova_dma_dev *dd)
+{
+	struct iommu_resv_region *region;
+	LIST_HEAD(regions);
+	int ret;
+
+	ret = xiova_dma_reserve_pci_windows(dd);
+	if (ret)
+		return ret;
+
+	ret = iommu_get_group_resv_regions(dd->group, &regions);
+	if (ret)
+		return ret;
+	list_for_each_entry(region, &regions, list) {
+		phys_addr_t end = region->start + region->length - 1;
+
+		if (!region->length)
+			continue;
+		if (!xiova_reserve(&dd->iovad, xiova_pfn(&dd->iovad, region->start),
+				   xiova_pfn(&dd->iovad, end))) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (region->type != IOMMU_RESV_DIRECT &&
+		    region->type != IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
+		ret = iommu_map(dd->domain, ALIGN_DOWN(region->start, dd->iovad.granule),
+				ALIGN_DOWN(region->start, dd->iovad.granule),
+				ALIGN(end + 1, dd->iovad.granule) -
+				ALIGN_DOWN(region->start, dd->iovad.granule),
+				region->prot);
+		if (ret)
+			break;
+	}
+	xiova_dma_free_regions(&regions);
+	return ret;
+}
+
+static int xiova_dma_init_iovad(struct xiova_dma_dev *dd)
+{
+	struct iommu_domain_geometry *geo = &dd->domain->geometry;
+	unsigned long order = __ffs(dd->domain->pgsize_bitmap);
+	unsigned long base_pfn = 1;
+	int ret;
+
+	/* pfn 0 stays unused so that an IOVA of 0 never reaches a device. */
+	if (geo->force_aperture)
+		base_pfn = max_t(unsigned long, 1, geo->aperture_start >> order);
+	ret = xiova_init_domain(&dd->iovad, 1UL << order, base_pfn);
+	if (ret)
+		return ret;
+	ret = xiova_domain_init_rcaches(&dd->iovad);
+	if (ret)
+		goto put;
+	ret = xiova_dma_reserve_regions(dd);
+	if (ret)
+		goto put;
+	return 0;
+put:
+	xiova_put_domain(&dd->iovad);
+	return ret;
+}
+
+/*
+ * The type is recorded before the flush queue is built, and the queue is
+ * built for the type it is given: a queue set up from a stale type gave
+ * the single-queue patches a per-CPU device with one queue.
+ */
+static int xiova_dma_switch_fq(struct xiova_dma_dev *dd, enum xiova_dma_type type)
+{
+	struct xiova_dma_fq *old = dd->fq, *fq = NULL;
+
+	dd->type = type;
+	if (type != XIOVA_DMA_STRICT) {
+		fq = xiova_dma_fq_create(dd, dd->type);
+		if (IS_ERR(fq)) {
+			dd->type = old ? old->type : XIOVA_DMA_STRICT;
+			return PTR_ERR(fq);
+		}
+	}
+	/* Pairs with READ_ONCE() in the unmap path: a queue is seen whole. */
+	smp_store_release(&dd->fq, fq);
+	if (old) {
+		/* The stats file reads the queues under RCU. */
+		synchronize_rcu();
+		dd->fq_flushes += atomic64_read(&old->flush_finish);
+		dd->fq_timeouts += atomic64_read(&old->timeouts);
+		xiova_dma_fq_destroy(old);
+	}
+	return 0;
+}
+
+static void xiova_dma_dev_free(struct xiova_dma_dev *dd)
+{
+	if (dd->fq)
+		xiova_dma_fq_destroy(dd->fq);
+	if (dd->iovad.granule)
+		xiova_put_domain(&dd->iovad);
+	if (dd->domain)
+		iommu_domain_free(dd->domain);
+	free_percpu(dd->stats);
+	iommu_group_put(dd->group);
+	pci_dev_put(dd->pdev);
+	kfree(dd);
+}
+
+static struct xiova_dma_dev *xiova_dma_dev_create(struct pci_dev *pdev,
+						  struct iommu_group *group,
+						  enum xiova_dma_type type)
+{
+	struct xiova_dma_dev *dd;
+	int ret = -ENOMEM;
+
+	dd = kzalloc(sizeof(*dd), GFP_KERNEL);
+	if (!dd)
+		return ERR_PTR(-ENOMEM);
+	dd->pdev = pci_dev_get(pdev);
+	dd->group = group;
+	INIT_LIST_HEAD(&dd->list);
+	dd->stats = alloc_percpu(struct xiova_dma_stats);
+	if (!dd->stats)
+		goto fail;
+	dd->domain = iommu_domain_alloc(pdev->dev.bus);
+	if (!dd->domain) {
+		ret = -EOPNOTSUPP;
+		goto fail;
+	}
+	ret = xiova_dma_init_iovad(dd);
+	if (ret) {
+		dd->iovad.granule = 0;
+		goto fail;
+	}
+	ret = xiova_dma_switch_fq(dd, type);
+	if (ret)
+		goto fail;
+	return dd;
+fail:
+	xiova_dma_dev_free(dd);
+	return ERR_PTR(ret);
+}
+
+/* Why @pdev cannot be attached, or 0 with a reference on its group. */
+static int xiova_dma_attachable(struct pci_dev *pdev, struct iommu_group **groupp)
+{
+	struct iommu_group *group;
+	int devices = 0;
+
+	if (xiova_dma_find_pdev(pdev)) {
+		pci_err(pdev, "already attached to " KBUILD_MODNAME "\n");
+		return -EEXIST;
+	}
+	if (pdev->dev.driver) {
+		pci_err(pdev, "driver %s is bound: unbind it before attaching\n",
+			pdev->dev.driver->name);
+		return -EBUSY;
+	}
+	if (pdev->untrusted) {
+		pci_err(pdev, "untrusted device: needs bounce buffers, which %s does not do\n",
+			KBUILD_MODNAME);
+		return -EPERM;
+	}
+	group = iommu_group_get(&pdev->dev);
+	if (!group) {
+		pci_err(pdev, "no IOMMU group: is an IOMMU enabled for it?\n");
+		return -ENODEV;
+	}
+	iommu_group_for_each_dev(group, &devices, xiova_dma_count_dev);
+	if (devices != 1) {
+		pci_err(pdev, "IOMMU group %d holds %d devices; only a group of one can be attached\n",
+			iommu_group_id(group), devices);
+		iommu_group_put(group);
+		return -EINVAL;
+	}
+	if (iommu_group_dma_owner_claimed(group)) {
+		pci_err(pdev, "IOMMU group %d is owned by another user (VFIO?)\n",
+			iommu_group_id(group));
+		iommu_group_put(group);
+		return -EBUSY;
+	}
+	*groupp = group;
+	return 0;
+}
+
+static int xiova_dma_attach_locked(struct pci_dev *pdev, enum xiova_dma_type type)
+{
+	struct iommu_group *group;
+	struct xiova_dma_dev *dd;
+	int ret;
+
+	ret = xiova_dma_attachable(pdev, &group);
+	if (ret)
+		return ret;
+	/* On failure the group reference goes with the half-built state. */
+	dd = xiova_dma_dev_create(pdev, group, type);
+	if (IS_ERR(dd)) {
+		pci_err(pdev, "cannot set up an IOMMU domain: %pe\n", dd);
+		return PTR_ERR(dd);
+	}
+	ret = iommu_attach_group(dd->domain, group);
+	if (ret) {
+		pci_err(pdev, "cannot attach IOMMU group %d: %d\n",
+			iommu_group_id(group), ret);
+		xiova_dma_dev_free(dd);
+		return ret;
+	}
+	dd->old_ops = get_dma_ops(&pdev->dev);
+	list_add_tail_rcu(&dd->list, &xiova_dma_devs);
+	set_dma_ops(&pdev->dev, &xiova_dma_ops);
+	/* Unloading would leave the device with dangling operations. */
+	__module_get(THIS_MODULE);
+	xiova_dma_debugfs_add(dd);
+	pci_info(pdev, "attached: IOMMU group %d, type %s, xiova domain %d\n",
+		 iommu_group_id(group), xiova_dma_type_names[dd->type], dd->iovad.id);
+	return 0;
+}
+
+/**
+ * xiova_dma_attach() - put a PCI device's DMA through xiova
+ * @bdf: its PCI address, "dddd:bb:ss.f"
+ * @type: the initial type
+ *
+ * Return: 0, or -EINVAL (bad address, shared group), -ENODEV (no such
+ * device, no IOMMU group), -EBUSY (a driver is bound, the group is in
+ * use), -EEXIST (already attached), -EPERM (untrusted device),
+ * -EOPNOTSUPP or -ENOMEM.
+ */
+int xiova_dma_attach(const char *bdf, enum xiova_dma_type type)
+{
+	struct pci_dev *pdev = xiova_dma_get_pdev(bdf);
+	int ret;
+
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+	mutex_lock(&xiova_dma_mutex);
+	device_lock(&pdev->dev);
+	ret = xiova_dma_attach_locked(pdev, type);
+	device_unlock(&pdev->dev);
+	mutex_unlock(&xiova_dma_mutex);
+	pci_dev_put(pdev);
+	return ret;
+}
+
+/* Unlinks @dd; the caller frees it once nothing can reach it any more. */
+static int xiova_dma_unlink_locked(struct xiova_dma_dev *dd)
+{
+	struct device *dev = &dd->pdev->dev;
+
+	if (dev->driver) {
+		pci_err(dd->pdev, "driver %s is bound: unbind it before detaching\n",
+			dev->driver->name);
+		return -EBUSY;
+	}
+	list_del_rcu(&dd->list);
+	set_dma_ops(dev, dd->old_ops);
+	iommu_detach_group(dd->domain, dd->group);
+	return 0;
+}
+
+static void xiova_dma_release(struct xiova_dma_dev *dd)
+{
+	struct xiova_dma_stats sum;
+
+	/* debugfs_remove() waits for file operations still running on @dd. */
+	xiova_dma_debugfs_remove(dd);
+	synchronize_rcu();
+	xiova_dma_sum_stats(dd, &sum);
+	if (sum.maps != sum.unmaps)
+		pci_warn(dd->pdev, "%lld mappings left by the driver; freed with the domain\n",
+			 (long long)(sum.maps - sum.unmaps));
+	pci_info(dd->pdev, "detached: back to the default IOMMU domain\n");
+	xiova_dma_dev_free(dd);
+	module_put(THIS_MODULE);
+}
+
+/**
+ * xiova_dma_detach() - give a device back its default domain and DMA ops
+ * @bdf: its PCI address
+ *
+ * Return: 0, or -EINVAL (bad address), -ENODEV (no such device), -ENOENT
+ * (not attached), -EBUSY (a driver is bound).
+ */
+int xiova_dma_detach(const char *bdf)
+{
+	struct pci_dev *pdev = xiova_dma_get_pdev(bdf);
+	struct xiova_dma_dev *dd;
+	int ret = -ENOENT;
+
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+	mutex_lock(&xiova_dma_mutex);
+	dd = xiova_dma_find_pdev(pdev);
+	if (dd) {
+		device_lock(&pdev->dev);
+		ret = xiova_dma_unlink_locked(dd);
+		device_unlock(&pdev->dev);
+	} else {
+		pci_err(pdev, "not attached to " KBUILD_MODNAME "\n");
+	}
+	mutex_unlock(&xiova_dma_mutex);
+	if (!ret)
+		xiova_dma_release(dd);
+	pci_dev_put(pdev);
+	return ret;
+}
+
+/**
+ * xiova_dma_set_type() - change how an attached device's unmaps are flushed
+ * @dd: the device
+ * @type: the new type
+ *
+ * As the kernel's iommu_group type attribute: any change while no driver
+ * is bound, and strict to lazy (a flush queue brought up under a running
+ * driver) at any time.
+ *
+ * Return: 0, -ENODEV if @dd was detached meanwhile, -EBUSY if a driver is
+ * bound and the change is not strict to lazy, -ENOMEM.
+ */
+int xiova_dma_set_type(struct xiova_dma_dev *dd, enum xiova_dma_type type)
+{
+	struct device *dev = &dd->pdev->dev;
+	int ret = 0;
+
+	mutex_lock(&xiova_dma_mutex);
+	if (xiova_dma_find_pdev(dd->pdev) != dd) {
+		mutex_unlock(&xiova_dma_mutex);
+		return -ENODEV;
+	}
+	device_lock(dev);
+	if (dd->type == type)
+		goto out;
+	if (dev->driver && !(dd->type == XIOVA_DMA_STRICT && type != XIOVA_DMA_STRICT)) {
+		pci_err(dd->pdev, "driver %s is bound: only %s to a lazy type may change live\n",
+			dev->driver->name, xiova_dma_type_names[XIOVA_DMA_STRICT]);
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = xiova_dma_switch_fq(dd, type);
+	if (!ret)
+		pci_info(dd->pdev, "type %s\n", xiova_dma_type_names[dd->type]);
+out:
+	device_unlock(dev);
+	mutex_unlock(&xiova_dma_mutex);
+	return ret;
+}
+
+/**
+ * xiova_dma_devices_show() - list the attached devices
+ * @m: one "<PCI address> <type> <xiova domain>" line per device
+ * @unused: unused
+ *
+ * Return: 0.
+ */
+int xiova_dma_devices_show(struct seq_file *m, void *unused)
+{
+	struct xiova_dma_dev *dd;
+
+	mutex_lock(&xiova_dma_mutex);
+	list_for_each_entry(dd, &xiova_dma_devs, list)
+		seq_printf(m, "%s %s %d\n", pci_name(dd->pdev),
+			   xiova_dma_type_names[dd->type], dd->iovad.id);
+	mutex_unlock(&xiova_dma_mutex);
+	return 0;
+}
+
+/**
+ * xiova_dma_sum_stats() - add up a device's per-CPU counters
+ * @dd: the device
+ * @sum: filled with the totals
+ */
+void xiova_dma_sum_stats(struct xiova_dma_dev *dd, struct xiova_dma_stats *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct xiova_dma_stats *s = per_cpu_ptr(dd->stats, cpu);
+
+		sum->maps += s->maps;
+		sum->unmaps += s->unmaps;
+		sum->map_bytes += s->map_bytes;
+		sum->unmap_bytes += s->unmap_bytes;
+		sum->map_errors += s->map_errors;
+		sum->syncs += s->syncs;
+		sum->iotlb_syncs += s->iotlb_syncs;
+		sum->fq_queued += s->fq_queued;
+		sum->fq_full_flushes += s->fq_full_flushes;
+	}
+}
+
+static int __init xiova_dma_init(void)
+{
+	int ret;
+
+	ret = xiova_cache_get();
+	if (ret)
+		return ret;
+	ret = xiova_dma_debugfs_init();
+	if (ret) {
+		xiova_cache_put();
+		return ret;
+	}
+	pr_info("ready: attach a device through debugfs %s/attach\n", KBUILD_MODNAME);
+	return 0;
+}
+
+static void __exit xiova_dma_exit(void)
+{
+	/* Each attached device holds a module reference: none is left here. */
+	WARN_ON(!list_empty(&xiova_dma_devs));
+	xiova_dma_debugfs_exit();
+	xiova_cache_put();
+}
+
+module_init(xiova_dma_init);
+module_exit(xiova_dma_exit);
+
+MODULE_DESCRIPTION("DMA operations for PCI devices with IOVAs from xiova");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(XIOVA_VERSION);

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xiova_dma: flush queues of the lazy types.
+ *
+ * A lazy unmap leaves the IOTLB alone and queues the IOVA; it is freed
+ * once a flush of the whole IOTLB that started after it was queued has
+ * finished. Flushes happen when a queue is full and on a timer. DMA-FQ
+ * keeps a small ring per CPU with a short timer, as dma-iommu on 6.1;
+ * DMA-SQ one large ring with a long timer, for IOMMUs whose flushes are
+ * expensive enough that batching them matters more than queue contention.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "iova_dma.h"
+
+static bool xiova_dma_fq_ring_full(struct xiova_dma_fq_ring *ring)
+{
+	return (ring->tail + 1) % ring->size == ring->head;
+}
+
+static void xiova_dma_fq_free_entry(struct xiova_dma_fq *fq,
+				    struct xiova_dma_fq_entry *e)
+{
+	put_pages_list(&e->freelist);
+	xiova_free_fast(&fq->dd->iovad, e->pfn, e->pages);
+}
+
+/* Frees the entries that a finished flush has covered. */
+static void xiova_dma_fq_ring_reap(struct xiova_dma_fq *fq,
+				   struct xiova_dma_fq_ring *ring)
+{
+	u64 finished = atomic64_read(&fq->flush_finish);
+
+	lockdep_assert_held(&ring->lock);
+	while (ring->head != ring->tail) {
+		struct xiova_dma_fq_entry *e = &ring->entries[ring->head];
+
+		if (e->counter >= finished)
+			break;
+		xiova_dma_fq_free_entry(fq, e);
+		ring->head = (ring->head + 1) % ring->size;
+	}
+}
+
+/*
+ * 6.1's virtio-iommu has no flush_iotlb_all: its unmaps queue requests
+ * that its iotlb_sync completes, all of them, whatever the gather says.
+ * That makes an empty sync its flush of everything.
+ */
+static void xiova_dma_fq_flush(struct xiova_dma_fq *fq)
+{
+	struct iommu_domain *domain = fq->dd->domain;
+
+	atomic64_inc(&fq->flush_start);
+	if (domain->ops->flush_iotlb_all) {
+		domain->ops->flush_iotlb_all(domain);
+	} else {
+		struct iommu_iotlb_gather gather;
+
+		iommu_iotlb_gather_init(&gather);
+		iommu_iotlb_sync(domain, &gather);
+	}
+	atomic64_inc(&fq->flush_finish);
+}
+
+static void xiova_dma_fq_timeout(struct timer_list *t)
+{
+	struct xiova_dma_fq *fq = from_timer(fq, t, timer);
+	unsigned int i;
+
+	atomic_set(&fq->timer_on, 0);
+	atomic64_inc(&fq->timeouts);
+	xiova_dma_fq_flush(fq);
+	for (i = 0; i < fq->nr_rings; i++) {
+		struct xiova_dma_fq_ring *ring = fq->rings[i];
+		unsigned long flags;
+
+		if (!ring)
+			continue;
+		spin_lock_irqsave(&ring->lock, flags);
+		xiova_dma_fq_ring_reap(fq, ring);
+		spin_unlock_irqrestore(&ring->lock, flags);
+	}
+}
+
+/**
+ * xiova_dma_fq_queue() - free an unmapped IOVA after the next IOTLB flush
+ * @fq: the device's flush queues
+ * @pfn: first pfn of the range
+ * @pages: its size in granules, as allocated
+ * @freelist: page-table pages the unmap released; spliced away
+ *
+ * Callable in any context the DMA API allows.
+ */
+void xiova_dma_fq_queue(struct xiova_dma_fq *fq, unsigned long pfn,
+			unsigned long pages, struct list_head *freelist)
+{
+	struct xiova_dma_fq_ring *ring;
+	struct xiova_dma_fq_entry *e;
+	unsigned long flags;
+
+	/*
+	 * The unmap's page-table update must be visible to a flush started
+	 * on another CPU once this entry is; pairs with the lock below.
+	 */
+	smp_mb();
+	ring = fq->rings[fq->nr_rings == 1 ? 0 : raw_smp_processor_id()];
+	spin_lock_irqsave(&ring->lock, flags);
+	/* What other CPUs' flushes already covered makes room first. */
+	xiova_dma_fq_ring_reap(fq, ring);
+	if (xiova_dma_fq_ring_full(ring)) {
+		xiova_dma_fq_flush(fq);
+		this_cpu_add(fq->dd->stats->fq_full_flushes, 1);
+		xiova_dma_fq_ring_reap(fq, ring);
+	}
+	e = &ring->entries[ring->tail];
+	ring->tail = (ring->tail + 1) % ring->size;
+	e->pfn = pfn;
+	e->pages = pages;
+	e->counter = atomic64_read(&fq->flush_start);
+	INIT_LIST_HEAD(&e->freelist);
+	list_splice(freelist, &e->freelist);
+	spin_unlock_irqrestore(&ring->lock, flags);
+
+	if (!atomic_read(&fq->timer_on) && !atomic_xchg(&fq->timer_on, 1))
+		mod_timer(&fq->timer, jiffies + fq->timeout);
+}
+
+static struct xiova_dma_fq_ring *xiova_dma_fq_ring_alloc(unsigned int size)
+{
+	struct xiova_dma_fq_ring *ring;
+
+	ring = kvzalloc(struct_size(ring, entries, size), GFP_KERNEL);
+	if (ring) {
+		spin_lock_init(&ring->lock);
+		ring->size = size;
+	}
+	return ring;
+}
+
+/**
+ * xiova_dma_fq_create() - flush queues for a lazy type
+ * @dd: the device
+ * @type: XIOVA_DMA_FQ or XIOVA_DMA_SQ; the queues take their shape from
+ *	  this argument, never from @dd, whose type may not be set yet
+ *
+ * Return: the queues, or an ERR_PTR: -EINVAL for a type that is not
+ * lazy, -ENOMEM.
+ */
+struct xiova_dma_fq *xiova_dma_fq_create(struct xiova_dma_dev *dd,
+					 enum xiova_dma_type type)
+{
+	bool per_cpu = type == XIOVA_DMA_FQ;
+	struct xiova_dma_fq *fq;
+	unsigned int i;
+
+	if (type != XIOVA_DMA_FQ && type != XIOVA_DMA_SQ)
+		return ERR_PTR(-EINVAL);
+	fq = kzalloc(sizeof(*fq), GFP_KERNEL);
+	if (!fq)
+		return ERR_PTR(-ENOMEM);
+	fq->dd = dd;
+	fq->type = type;
+	fq->nr_rings = per_cpu ? nr_cpu_ids : 1;
+	fq->timeout_ms = per_cpu ? XIOVA_DMA_FQ_TIMEOUT_MS : XIOVA_DMA_SQ_TIMEOUT_MS;
+	fq->timeout = msecs_to_jiffies(fq->timeout_ms);
+	timer_setup(&fq->timer, xiova_dma_fq_timeout, 0);
+	fq->rings = kcalloc(fq->nr_rings, sizeof(*fq->rings), GFP_KERNEL);
+	if (!fq->rings)
+		goto fail;
+	for (i = 0; i < fq->nr_rings; i++) {
+		if (per_cpu && !cpu_possible(i))
+			continue;
+		fq->rings[i] = xiova_dma_fq_ring_alloc(per_cpu ? XIOVA_DMA_FQ_SIZE :
+						       XIOVA_DMA_SQ_SIZE);
+		if (!fq->rings[i])
+			goto fail;
+	}
+	return fq;
+fail:
+	xiova_dma_fq_destroy(fq);
+	return ERR_PTR(-ENOMEM);
+}
+
+/**
+ * xiova_dma_fq_destroy() - flush and free every queued IOVA, then the queues
+ * @fq: the queues; nothing may queue on them any more
+ */
+void xiova_dma_fq_destroy(struct xiova_dma_fq *fq)
+{
+	unsigned int i;
+
+	del_timer_sync(&fq->timer);
+	xiova_dma_fq_flush(fq);
+	for (i = 0; fq->rings && i < fq->nr_rings; i++) {
+		struct xiova_dma_fq_ring *ring = fq->rings[i];
+
+		if (!ring)
+			continue;
+		for (; ring->head != ring->tail; ring->head = (ring->head + 1) % ring->size)
+			xiova_dma_fq_free_entry(fq, &ring->entries[ring->head]);
+		kvfree(ring);
+	}
+	kfree(fq->rings);
+	kfree(fq);
+}

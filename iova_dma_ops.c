@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xiova_dma: the DMA operations of an attached device.
+ *
+ * They follow dma-iommu on 6.1 for a cache-coherent x86 PCI device: an
+ * IOVA below 4 GiB first, then below the full mask; the IOMMU API to map;
+ * strict unmaps synced before the IOVA is freed, lazy ones queued until
+ * the next IOTLB flush. Where they differ:
+ *
+ * - Scatterlists get one contiguous IOVA range but each entry keeps its own
+ *   DMA segment (nothing is merged, so get_merge_boundary is 0), and the
+ *   padding that keeps a segment inside the device's segment boundary is
+ *   left unmapped.
+ * - Coherent buffers are physically contiguous pages, never remapped
+ *   scattered pages; large allocations are limited by the page allocator.
+ * - Untrusted devices, which need bounce buffering, are refused at attach,
+ *   so the sync calls only count: x86 DMA is cache-coherent.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-map-ops.h>
+#include <linux/gfp.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/scatterlist.h>
+
+#include "iova_dma.h"
+
+static int xiova_dma_prot(struct device *dev, enum dma_data_direction dir,
+			  unsigned long attrs)
+{
+	int prot = dev_is_dma_coherent(dev) ? IOMMU_CACHE : 0;
+
+	if (attrs & DMA_ATTR_PRIVILEGED)
+		prot |= IOMMU_PRIV;
+	switch (dir) {
+	case DMA_BIDIRECTIONAL:
+		return prot | IOMMU_READ | IOMMU_WRITE;
+	case DMA_TO_DEVICE:
+		return prot | IOMMU_READ;
+	case DMA_FROM_DEVICE:
+		return prot | IOMMU_WRITE;
+	default:
+		return 0;
+	}
+}
+
+/* An IOVA for @size bytes (granule-aligned) below @dma_limit, or 0. */
+static dma_addr_t xiova_dma_alloc_iova(struct xiova_dma_dev *dd, struct device *dev,
+				       size_t size, u64 dma_limit)
+{
+	struct xiova_domain *iovad = &dd->iovad;
+	unsigned long shift = xiova_shift(iovad);
+	unsigned long pages = size >> shift;
+	unsigned long pfn = 0;
+
+	dma_limit = min_not_zero(dma_limit, dev->bus_dma_limit);
+	if (dd->domain->geometry.force_aperture)
+		dma_limit = min_t(u64, dma_limit, dd->domain->geometry.aperture_end);
+
+	/* PCI devices get a single-address-cycle address when one is free. */
+	if (dma_limit > DMA_BIT_MASK(32))
+		pfn = xiova_alloc_fast(iovad, pages, DMA_BIT_MASK(32) >> shift, false);
+	if (!pfn)
+		pfn = xiova_alloc_fast(iovad, pages, dma_limit >> shift, true);
+	return (dma_addr_t)pfn << shift;
+}
+
+static dma_addr_t __xiova_dma_map(struct xiova_dma_dev *dd, struct device *dev,
+				  phys_addr_t phys, size_t size, int prot,
+				  u64 dma_mask)
+{
+	struct xiova_domain *iovad = &dd->iovad;
+	size_t off = xiova_offset(iovad, phys);
+	size_t len = xiova_align(iovad, size + off);
+	dma_addr_t iova;
+
+	iova = xiova_dma_alloc_iova(dd, dev, len, dma_mask);
+	if (!iova)
+		goto fail;
+	if (iommu_map_atomic(dd->domain, iova, phys - off, len, prot)) {
+		xiova_free_fast(iovad, xiova_pfn(iovad, iova), len >> xiova_shift(iovad));
+		goto fail;
+	}
+	this_cpu_add(dd->stats->maps, 1);
+	this_cpu_add(dd->stats->map_bytes, size);
+	return iova + off;
+fail:
+	this_cpu_add(dd->stats->map_errors, 1);
+	return DMA_MAPPING_ERROR;
+}
+
+/*
+ * Unmaps [@dma_addr, @dma_addr + @size) and frees its IOVA, at once
+ * (strict) or after the next IOTLB flush (lazy). @mapped is how much of
+ * the range was mapped: scatterlists leave their padding unmapped.
+ */
+static void __xiova_dma_unmap(struct xiova_dma_dev *dd, dma_addr_t dma_addr,
+			      size_t size, size_t mapped)
+{
+	struct xiova_domain *iovad = &dd->iovad;
+	size_t off = xiova_offset(iovad, dma_addr);
+	struct iommu_iotlb_gather gather;
+	struct xiova_dma_fq *fq;
+	size_t unmapped;
+
+	dma_addr -= off;
+	size = xiova_align(iovad, size + off);
+	iommu_iotlb_gather_init(&gather);
+	fq = READ_ONCE(dd->fq);
+	gather.queued = fq;
+
+	unmapped = iommu_unmap_fast(dd->domain, dma_addr, size, &gather);
+	if (unlikely(unmapped < mapped)) {
+		/* An address that was never mapped: keep the IOVA out of reuse. */
+		dev_err_ratelimited(&dd->pdev->dev, "unmap of %pad+%zu found %zu bytes mapped\n",
+				    &dma_addr, size, unmapped);
+		iommu_iotlb_sync(dd->domain, &gather);
+		return;
+	}
+	this_cpu_add(dd->stats->unmaps, 1);
+	if (fq) {
+		this_cpu_add(dd->stats->fq_queued, 1);
+		xiova_dma_fq_queue(fq, xiova_pfn(iovad, dma_addr),
+				   size >> xiova_shift(iovad), &gather.freelist);
+		return;
+	}
+	iommu_iotlb_sync(dd->domain, &gather);
+	this_cpu_add(dd->stats->iotlb_syncs, 1);
+	xiova_free_fast(iovad, xiova_pfn(iovad, dma_addr), size >> xiova_shift(iovad));
+}
+
+static void xiova_dma_unmap_bytes(struct xiova_dma_dev *dd, dma_addr_t dma_addr,
+				  size_t size)
+{
+	size_t len = xiova_align(&dd->iovad, size + xiova_offset(&dd->iovad, dma_addr));
+
+	this_cpu_add(dd->stats->unmap_bytes, size);
+	__xiova_dma_unmap(dd, dma_addr, size, len);
+}
+
+static dma_addr_t xiova_dma_map_page(struct device *dev, struct page *page,
+				     unsigned long offset, size_t size,
+				     enum dma_data_direction dir, unsigned long attrs)
+{
+	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+
+	if (WARN_ON_ONCE(!dd))
+		return DMA_MAPPING_ERROR;
+	return __xiova_dma_map(dd, dev, page_to_phys(page) + offset, size,
+			       xiova_dma_prot(dev, dir, attrs), dma_get_mask(dev));
+}
+
+static void xiova_dma_unmap_page(struct device *dev, dma_addr_t dma_handle,
+				 size_t size, enum dma_data_direction dir,
+				 unsigned long attrs)
+{
+	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+
+	if (WARN_ON_ONCE(!dd))
+		return;
+	xiova_dma_unmap_bytes(dd, dma_handle, size);
+}
+
+static dma_addr_t xiova_dma_map_resource(struct device *dev, phys_addr_t phys,
+					 size_t size, enum dma_data_direction dir,
+					 unsigned long attrs)
+{
+	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+
+	if (WARN_ON_ONCE(!dd))
+		return DMA_MAPPING_ERROR;
+	return __xiova_dma_map(dd, dev, phys, size,
+			       xiova_dma_prot(dev, dir, attrs) | IOMMU_MMIO,
+			       dma_get_mask(dev));
+}
+
+/*
+ * Padding that moves a segment of @len bytes at @pos to the next multiple
+ * of the segment boundary when it would cross one, as dma-iommu does.
+ */
+static size_t xiova_dma_sg_pad(size_t pos, size_t len, unsigned long mask)
+{
+	size_t pad = (mask - pos + 1) & mask;
+
+	return pad && pad < len - 1 ? pad : 0;
+}
+
+/* Unmaps the segments mapped so far at @iova, for a failed map_sg. */
+static void xiova_dma_sg_unwind(struct xiova_dma_dev *dd, struct scatterlist *sg,
+				int mapped, dma_addr_t iova, unsigned long mask)
+{
+	struct iommu_iotlb_gather gather;
+	struct scatterlist *s;
+	size_t pos = 0;
+	int i;
+
+	iommu_iotlb_gather_init(&gather);
+	for_each_sg(sg, s, mapped, i) {
+		pos += xiova_dma_sg_pad(pos, s->length, mask);
+		iommu_unmap_fast(dd->domain, iova + pos, s->length, &gather);
+		pos += s->length;
+	}
+	iommu_iotlb_sync(dd->domain, &gather);
+}
+
+/* Puts back the entries' own offsets and lengths, stashed by map_sg. */
+static void xiova_dma_sg_restore(struct scatterlist *sg, int nents, dma_addr_t iova,
+				 unsigned long mask)
+{
+	struct scatterlist *s;
+	size_t pos = 0;
+	int i;
+
+	for_each_sg(sg, s, nents, i) {
+		unsigned int off = sg_dma_address(s);
+		unsigned int len = sg_dma_len(s);
+
+		pos += xiova_dma_sg_pad(pos, s->length, mask);
+		sg_dma_address(s) = iova ? iova + pos + off : DMA_MAPPING_ERROR;
+		sg_dma_len(s) = iova ? len : 0;
+		pos += s->length;
+		s->offset += off;
+		s->length = len;
+	}
+}
+
+static int xiova_dma_map_sg(struct device *dev, struct scatterlist *sg, int nents,
+			    enum dma_data_direction dir, unsigned long attrs)
+{
+	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+	unsigned long mask = dma_get_seg_boundary(dev);
+	int prot = xiova_dma_prot(dev, dir, attrs);
+	struct scatterlist *s;
+	size_t total = 0, bytes = 0, pos;
+	dma_addr_t iova;
+	int i, ret = -ENOMEM;
+
+	if (WARN_ON_ONCE(!dd))
+		return -EINVAL;
+	/*
+	 * Each entry becomes granule-aligned, its offset into the granule and
+	 * its length stashed in its DMA fields until the IOVA is known.
+	 */
+	for_each_sg(sg, s, nents, i) {
+		size_t off = xiova_offset(&dd->iovad, s->offset);
+
+		if (is_pci_p2pdma_page(sg_page(s))) {
+			nents = i;
+			ret = -EREMOTEIO;
+			goto restore;
+		}
+		sg_dma_address(s) = off;
+		sg_dma_len(s) = s->length;
+		bytes += s->length;
+		s->offset -= off;
+		s->length = xiova_align(&dd->iovad, s->length + off);
+		total += xiova_dma_sg_pad(total, s->length, mask) + s->length;
+	}
+
+	iova = xiova_dma_alloc_iova(dd, dev, total, dma_get_mask(dev));
+	if (!iova)
+		goto restore;
+	pos = 0;
+	for_each_sg(sg, s, nents, i) {
+		pos += xiova_dma_sg_pad(pos, s->length, mask);
+		if (iommu_map_atomic(dd->domain, iova + pos, sg_phys(s), s->length, prot)) {
+			xiova_dma_sg_unwind(dd, sg, i, iova, mask);
+			xiova_free_fast(&dd->iovad, xiova_pfn(&dd->iovad, iova),
+					total >> xiova_shift(&dd->iovad));
+			iova = 0;
+			break;
+		}
+		pos += s->length;
+	}
+	if (iova) {
+		xiova_dma_sg_restore(sg, nents, iova, mask);
+		this_cpu_add(dd->stats->maps, 1);
+		this_cpu_add(dd->stats->map_bytes, bytes);
+		return nents;
+	}
+restore:
+	this_cpu_add(dd->stats->map_errors, 1);
+	xiova_dma_sg_restore(sg, nents, 0, mask);
+	return ret;
+}
+
+static void xiova_dma_unmap_sg(struct device *dev, struct scatterlist *sg, int nents,
+			       enum dma_data_direction dir, unsigned long attrs)
+{
+	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+	dma_addr_t start = sg_dma_address(sg), end = start;
+	size_t mapped = 0, bytes = 0;
+	struct scatterlist *s;
+	int i;
+
+	if (WARN_ON_ONCE(!dd))
+		return;
+	for_each_sg(sg, s, nents, i) {
+		if (!sg_dma_len(s))
+			break;
+		end = sg_dma_address(s) + sg_dma_len(s);
+		mapped += xiova_align(&dd->iovad, sg_dma_len(s) +
+				      xiova_offset(&dd->iovad, sg_dma_address(s)));
+		bytes += sg_dma_len(s);
+	}
+	this_cpu_add(dd->stats->unmap_bytes, bytes);
+	__xiova_dma_unmap(dd, start, end - start, mapped);
+}
+
+/* Zeroed, physically contiguous pages mapped for the device, or NULL. */
+static struct page *__xiova_dma_alloc(struct device *dev, size_t size,
+				      dma_addr_t *handle, int prot, gfp_t gfp)
+{
+	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+	unsigned int order = get_order(size);
+	struct page *page;
+
+	if (WARN_ON_ONCE(!dd))
+		return NULL;
+	/* The IOMMU reaches all of memory: zone modifiers would only limit us. */
+	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
+	page = alloc_pages_node(dev_to_node(dev), gfp | __GFP_ZERO, order);
+	if (!page) {
+		this_cpu_add(dd->stats->map_errors, 1);
+		return NULL;
+	}
+	*handle = __xiova_dma_map(dd, dev, page_to_phys(page), PAGE_SIZE << order,
+				  prot, dev->coherent_dma_mask);
+	if (*handle == DMA_MAPPING_ERROR) {
+		__free_pages(page, order);
+		return NULL;
+	}
+	return page;
+}
+
+static void __xiova_dma_free(struct device *dev, size_t size, struct page *page,
+			     dma_addr_t handle)
+{
+	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+	unsigned int order = get_order(size);
+
+	if (WARN_ON_ONCE(!dd))
+		return;
+	xiova_dma_unmap_bytes(dd, handle, PAGE_SIZE << order);
+	__free_pages(page, order);
+}
+
+static void *xiova_dma_alloc(struct device *dev, size_t size, dma_addr_t *handle,
+			     gfp_t gfp, unsigned long attrs)
+{
+	struct page *page;
+
+	page = __xiova_dma_alloc(dev, size, handle,
+				 xiova_dma_prot(dev, DMA_BIDIRECTIONAL, attrs), gfp);
+	return page ? page_address(page) : NULL;
+}
+
+static void xiova_dma_free(struct device *dev, size_t size, void *cpu_addr,
+			   dma_addr_t handle, unsigned long attrs)
+{
+	__xiova_dma_free(dev, size, virt_to_page(cpu_addr), handle);
+}
+
+static struct page *xiova_dma_alloc_pages(struct device *dev, size_t size,
+					  dma_addr_t *handle,
+					  enum dma_data_direction dir, gfp_t gfp)
+{
+	return __xiova_dma_alloc(dev, size, handle, xiova_dma_prot(dev, dir, 0), gfp);
+}
+
+static void xiova_dma_free_pages(struct device *dev, size_t size, struct page *page,
+				 dma_addr_t handle, enum dma_data_direction dir)
+{
+	__xiova_dma_free(dev, size, page, handle);
+}
+
+static int xiova_dma_mmap(struct device *dev, struct vm_area_struct *vma,
+			  void *cpu_addr, dma_addr_t dma_addr, size_t size,
+			  unsigned long attrs)
+{
+	unsigned long nr_pages = PAGE_ALIGN(size) >> PAGE_SHIFT;
+	unsigned long pfn = page_to_pfn(virt_to_page(cpu_addr));
+
+	if (vma->vm_pgoff >= nr_pages || vma_pages(vma) > nr_pages - vma->vm_pgoff)
+		return -ENXIO;
+	return remap_pfn_range(vma, vma->vm_start, pfn + vma->vm_pgoff,
+			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
+}
+
+static int xiova_dma_get_sgtable(struct device *dev, struct sg_table *sgt,
+				 void *cpu_addr, dma_addr_t dma_addr, size_t size,
+				 unsigned long attrs)
+{
+	int ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
+
+	if (!ret)
+		sg_set_page(sgt->sgl, virt_to_page(cpu_addr), PAGE_ALIGN(size), 0);
+	return ret;
+}
+
+static void xiova_dma_count_sync(struct device *dev)
+{
+	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+
+	if (dd)
+		this_cpu_add(dd->stats->syncs, 1);
+}
+
+static void xiova_dma_sync_single(struct device *dev, dma_addr_t dma_handle,
+				  size_t size, enum dma_data_direction dir)
+{
+	xiova_dma_count_sync(dev);
+}
+
+static void xiova_dma_sync_sg(struct device *dev, struct scatterlist *sg,
+			      int nents, enum dma_data_direction dir)
+{
+	xiova_dma_count_sync(dev);
+}
+
+/* Mappings up to this size are served from the magazines. */
+static size_t xiova_dma_opt_mapping_size(void)
+{
+	return xiova_rcache_range();
+}
+
+const struct dma_map_ops xiova_dma_ops = {
+	.alloc			= xiova_dma_alloc,
+	.free			= xiova_dma_free,
+	.alloc_pages		= xiova_dma_alloc_pages,
+	.free_pages		= xiova_dma_free_pages,
+	.mmap			= xiova_dma_mmap,
+	.get_sgtable		= xiova_dma_get_sgtable,
+	.map_page		= xiova_dma_map_page,
+	.unmap_page		= xiova_dma_unmap_page,
+	.map_sg			= xiova_dma_map_sg,
+	.unmap_sg		= xiova_dma_unmap_sg,
+	.map_resource		= xiova_dma_map_resource,
+	.unmap_resource		= xiova_dma_unmap_page,
+	.sync_single_for_cpu	= xiova_dma_sync_single,
+	.sync_single_for_device	= xiova_dma_sync_single,
+	.sync_sg_for_cpu	= xiova_dma_sync_sg,
+	.sync_sg_for_device	= xiova_dma_sync_sg,
+	.opt_mapping_size	= xiova_dma_opt_mapping_size,
+};

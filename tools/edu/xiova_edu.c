@@ -1,0 +1,925 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xiova_edu: DMA API exerciser for QEMU's "edu" PCI device (1234:11e8).
+ *
+ * The device has a 4 KiB buffer of its own and a DMA engine that copies
+ * between that buffer and a bus address, one transfer at a time, each one
+ * finishing on a 100 ms device timer. This driver moves random patterns
+ * from RAM into that buffer and back into other memory through the DMA
+ * API (whatever dma_map_ops the device has: direct, dma-iommu or a shim),
+ * and compares them. It only ever uses the DMA API, so every bus address
+ * the device sees comes from the IOVA allocator under test.
+ *
+ * debugfs, one directory per bound device, xiova_edu/<pci address>/:
+ *
+ *   run      write "N [SEED]": N round trips, see xedu_round_trip(); the
+ *            write returns its length, or -EIO on a data mismatch,
+ *            -ETIMEDOUT when a transfer did not finish, -ENOMEM when a
+ *            mapping failed, -ERANGE for a mapping the device cannot use
+ *            (beyond its 28-bit mask, segments not adding up), -EINTR on
+ *            a fatal signal (checked between transfers), -ENODEV when the
+ *            device is being unbound. Without SEED a random one is used;
+ *            the kernel log names it. Each failure is logged with the
+ *            round trip, method, size and seed.
+ *   results  counters since probe, one "name value" per line
+ *   fault    write "1": DMA from a bus address that was just unmapped,
+ *            which an IOMMU reports as a translation fault
+ *
+ * The engine is polled (no interrupt is requested); a transfer that has
+ * not finished after XEDU_TIMEOUT_US leaves its buffers allocated and
+ * mapped, since the device may still access them.
+ *
+ * No MODULE_DEVICE_TABLE on purpose: the module is never loaded by
+ * coldplug, only when a test asks for it, so that the test can prepare the
+ * device (another driver, a DMA-ops shim) first.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/debugfs.h>
+#include <linux/dma-mapping.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/iopoll.h>
+#include <linux/kernel.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/prandom.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#define EDU_VENDOR_ID		0x1234
+#define EDU_DEVICE_ID		0x11e8
+
+/* BAR0 registers (QEMU hw/misc/edu.c). */
+#define EDU_REG_IDENT		0x00	/* 0xRRrr00ed: major, minor, 0xed */
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_CMD_RUN		BIT(0)	/* start; reads as set until done */
+#define EDU_DMA_CMD_TO_RAM	BIT(1)	/* device buffer -> bus address */
+
+#define EDU_IDENT_MAGIC		0xed
+/* The device buffer, at this address in the device's own address space. */
+#define EDU_BUF_ADDR		0x40000
+#define EDU_BUF_SIZE		4096
+/*
+ * The part of the buffer a transfer may use. QEMU before 8.0 (Debian 12
+ * has 7.2) stops the whole VM with "EDU: DMA range ... out of bounds" when
+ * a transfer ends at the buffer's last byte (QEMU issue 1254), so that
+ * byte is never used.
+ */
+#define EDU_WINDOW		(EDU_BUF_SIZE - 1)
+/* The device masks bus addresses to 28 bits (QEMU property dma_mask). */
+#define EDU_DMA_BITS		28
+
+#define XEDU_POLL_US		2000
+#define XEDU_TIMEOUT_US		(5 * USEC_PER_SEC)
+/* Longest "run" command: two u64 in decimal, a space and a newline. */
+#define XEDU_CMD_MAX		48
+/* A map_sg round trip uses up to this many scatterlist entries per side. */
+#define XEDU_MAX_CHUNKS		3
+/* kmalloc'ed buffers start at an odd offset below this. */
+#define XEDU_MAX_ODD_OFFSET	64
+/* Bytes the fault test has the device read from an unmapped address. */
+#define XEDU_FAULT_LEN		64
+
+enum xedu_method {
+	XEDU_MAP_SINGLE,
+	XEDU_COHERENT,
+	XEDU_MAP_PAGE,
+	XEDU_MAP_SG,
+	XEDU_METHODS
+};
+
+static const char * const xedu_method_names[XEDU_METHODS] = {
+	[XEDU_MAP_SINGLE]	= "map_single",
+	[XEDU_COHERENT]		= "coherent",
+	[XEDU_MAP_PAGE]		= "map_page",
+	[XEDU_MAP_SG]		= "map_sg",
+};
+
+/**
+ * struct xedu_stats - counters since probe, shown by debugfs "results"
+ * @round_trips: round trips that ran to the comparison (equal or not)
+ * @transfers: DMA transfers that completed, both directions
+ * @bytes: bytes those transfers moved
+ * @mismatches: round trips whose data came back different
+ * @timeouts: transfers that did not complete in time
+ * @map_errors: failed mappings or coherent allocations, and mappings the
+ *	device cannot use (beyond its DMA mask, wrong total length)
+ * @faults: transfers started on purpose from an unmapped address
+ */
+struct xedu_stats {
+	atomic64_t	round_trips;
+	atomic64_t	transfers;
+	atomic64_t	bytes;
+	atomic64_t	mismatches;
+	atomic64_t	timeouts;
+	atomic64_t	map_errors;
+	atomic64_t	faults;
+};
+
+/**
+ * struct xedu - one bound edu device
+ * @pdev: the PCI device
+ * @bar: BAR0
+ * @dir: its debugfs directory
+ * @lock: serialises users of the DMA engine
+ * @removing: set by remove; a run stops before its next transfer
+ * @stats: counters since probe
+ */
+struct xedu {
+	struct pci_dev		*pdev;
+	void __iomem		*bar;
+	struct dentry		*dir;
+	struct mutex		lock;	/* serialises users of the DMA engine */
+	bool			removing;
+	struct xedu_stats	stats;
+};
+
+/**
+ * struct xedu_chunk - one piece of memory on one side of a round trip
+ * @alloc: what was allocated (kmalloc, page or coherent CPU address)
+ * @alloc_dma: bus address of @alloc for a coherent allocation
+ * @alloc_size: size of @alloc in bytes
+ * @page: the pages of a map_page chunk
+ * @cpu: first byte of the chunk, inside @alloc
+ * @offset: @cpu - @alloc
+ * @len: length of the chunk
+ */
+struct xedu_chunk {
+	void		*alloc;
+	dma_addr_t	alloc_dma;
+	size_t		alloc_size;
+	struct page	*page;
+	u8		*cpu;
+	unsigned int	offset;
+	unsigned int	len;
+};
+
+/**
+ * struct xedu_seg - one range for the DMA engine
+ * @addr: bus address
+ * @len: length in bytes
+ */
+struct xedu_seg {
+	dma_addr_t	addr;
+	unsigned int	len;
+};
+
+/**
+ * struct xedu_side - source or destination memory of a round trip
+ * @dir: DMA_TO_DEVICE (source) or DMA_FROM_DEVICE (destination)
+ * @nchunks: chunks in use
+ * @chunk: CPU view
+ * @sgl: scatterlist over the chunks (map_sg only)
+ * @nsegs: entries of @seg in use, after mapping
+ * @seg: device view
+ * @mapped: a streaming mapping is in place
+ */
+struct xedu_side {
+	enum dma_data_direction	dir;
+	unsigned int		nchunks;
+	struct xedu_chunk	chunk[XEDU_MAX_CHUNKS];
+	struct scatterlist	sgl[XEDU_MAX_CHUNKS];
+	unsigned int		nsegs;
+	struct xedu_seg		seg[XEDU_MAX_CHUNKS];
+	bool			mapped;
+};
+
+/**
+ * struct xedu_rt - one round trip
+ * @edu: the device
+ * @rnd: the run's pseudo-random stream
+ * @seed: the run's seed, for messages
+ * @index: round trip number in the run, from 0
+ * @method: how the memory is allocated and mapped
+ * @size: bytes moved each way
+ * @dev_off: offset in the device buffer
+ * @pattern: @size bytes that went out and must come back
+ * @src: source memory
+ * @dst: destination memory
+ */
+struct xedu_rt {
+	struct xedu		*edu;
+	struct rnd_state	rnd;
+	u64			seed;
+	unsigned int		index;
+	enum xedu_method	method;
+	unsigned int		size;
+	unsigned int		dev_off;
+	u8			*pattern;
+	struct xedu_side	src;
+	struct xedu_side	dst;
+};
+
+static struct dentry *xedu_debugfs_root;
+
+static struct device *xedu_dev(struct xedu *edu)
+{
+	return &edu->pdev->dev;
+}
+
+static u32 xedu_rand(struct xedu_rt *rt, u32 bound)
+{
+	return prandom_u32_state(&rt->rnd) % bound;
+}
+
+/**
+ * xedu_wait_idle() - wait until the DMA engine has no transfer running
+ * @edu: the device
+ *
+ * Return: 0, or -ETIMEDOUT after XEDU_TIMEOUT_US (also when the device has
+ * gone and reads return all ones).
+ */
+static int xedu_wait_idle(struct xedu *edu)
+{
+	u32 cmd;
+
+	return readl_poll_timeout(edu->bar + EDU_REG_DMA_CMD, cmd,
+				  !(cmd & EDU_DMA_CMD_RUN), XEDU_POLL_US,
+				  XEDU_TIMEOUT_US);
+}
+
+/**
+ * xedu_dma() - run one transfer and wait for it
+ * @edu: the device
+ * @addr: bus address in RAM
+ * @dev_off: offset in the device buffer
+ * @len: bytes to move; @dev_off + @len must not exceed EDU_WINDOW
+ * @to_ram: direction: device buffer to RAM if true, else RAM to device
+ *
+ * The engine ignores register writes while it runs, so it is waited for
+ * before it is programmed too.
+ *
+ * Return: 0 or -ETIMEDOUT.
+ */
+static int xedu_dma(struct xedu *edu, dma_addr_t addr, unsigned int dev_off,
+		    unsigned int len, bool to_ram)
+{
+	u64 dev_addr = EDU_BUF_ADDR + dev_off;
+	u32 cmd = EDU_DMA_CMD_RUN;
+	int ret;
+
+	ret = xedu_wait_idle(edu);
+	if (ret)
+		return ret;
+	if (to_ram) {
+		writeq(dev_addr, edu->bar + EDU_REG_DMA_SRC);
+		writeq(addr, edu->bar + EDU_REG_DMA_DST);
+		cmd |= EDU_DMA_CMD_TO_RAM;
+	} else {
+		writeq(addr, edu->bar + EDU_REG_DMA_SRC);
+		writeq(dev_addr, edu->bar + EDU_REG_DMA_DST);
+	}
+	writeq(len, edu->bar + EDU_REG_DMA_COUNT);
+	/* writeq() orders the CPU's earlier writes to the buffer before it. */
+	writeq(cmd, edu->bar + EDU_REG_DMA_CMD);
+	return xedu_wait_idle(edu);
+}
+
+static void xedu_rt_err(struct xedu_rt *rt, const char *what)
+{
+	dev_err(xedu_dev(rt->edu),
+		"round trip %u (%s, %u bytes, device offset %u, seed %llu): %s\n",
+		rt->index, xedu_method_names[rt->method], rt->size,
+		rt->dev_off, rt->seed, what);
+}
+
+static void xedu_map_error(struct xedu_rt *rt, const char *what)
+{
+	atomic64_inc(&rt->edu->stats.map_errors);
+	xedu_rt_err(rt, what);
+}
+
+/**
+ * xedu_transfer() - one transfer of a round trip, with its checks
+ * @rt: the round trip
+ * @seg: the mapped range
+ * @dev_off: offset in the device buffer
+ * @to_ram: direction, as for xedu_dma()
+ *
+ * Return: 0; -EINTR on a fatal signal or -ENODEV when the device is being
+ * removed (before anything started); -ERANGE for an address the device
+ * cannot reach; -EINVAL for a range outside EDU_WINDOW; -ETIMEDOUT.
+ */
+static int xedu_transfer(struct xedu_rt *rt, const struct xedu_seg *seg,
+			 unsigned int dev_off, bool to_ram)
+{
+	struct xedu *edu = rt->edu;
+	u64 last = (u64)seg->addr + seg->len - 1;
+	int ret;
+
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if (READ_ONCE(edu->removing))
+		return -ENODEV;
+	if (!seg->len || last > DMA_BIT_MASK(EDU_DMA_BITS) ||
+	    last < seg->addr) {
+		xedu_map_error(rt, "empty segment or beyond the DMA mask");
+		dev_err(xedu_dev(edu), "segment %pad + %u\n", &seg->addr,
+			seg->len);
+		return -ERANGE;
+	}
+	if (dev_off + seg->len > EDU_WINDOW) {
+		xedu_rt_err(rt, "transfer beyond the device window");
+		return -EINVAL;
+	}
+	ret = xedu_dma(edu, seg->addr, dev_off, seg->len, to_ram);
+	if (ret) {
+		atomic64_inc(&edu->stats.timeouts);
+		xedu_rt_err(rt, to_ram ? "device-to-RAM transfer timed out" :
+			    "RAM-to-device transfer timed out");
+		return ret;
+	}
+	atomic64_inc(&edu->stats.transfers);
+	atomic64_add(seg->len, &edu->stats.bytes);
+	return 0;
+}
+
+/* Chunk lengths: @nchunks pieces of at least one byte that add up to @size. */
+static void xedu_split(struct xedu_rt *rt, struct xedu_side *side)
+{
+	unsigned int left = rt->size, i, rest, len;
+
+	for (i = 0; i + 1 < side->nchunks; i++) {
+		rest = side->nchunks - 1 - i;
+		len = 1 + xedu_rand(rt, left - rest);
+		side->chunk[i].len = len;
+		left -= len;
+	}
+	side->chunk[i].len = left;
+}
+
+static int xedu_chunk_alloc(struct xedu_rt *rt, struct xedu_side *side,
+			    struct xedu_chunk *c)
+{
+	struct device *dev = xedu_dev(rt->edu);
+
+	switch (rt->method) {
+	case XEDU_MAP_SINGLE:
+	case XEDU_MAP_SG:
+		c->offset = xedu_rand(rt, XEDU_MAX_ODD_OFFSET) | 1;
+		c->alloc_size = c->offset + c->len;
+		c->alloc = kmalloc(c->alloc_size, GFP_KERNEL);
+		break;
+	case XEDU_COHERENT:
+		c->offset = xedu_rand(rt, XEDU_MAX_ODD_OFFSET);
+		c->alloc_size = c->offset + c->len;
+		c->alloc = dma_alloc_coherent(dev, c->alloc_size, &c->alloc_dma,
+					      GFP_KERNEL);
+		if (!c->alloc) {
+			xedu_map_error(rt, "dma_alloc_coherent failed");
+			return -ENOMEM;
+		}
+		side->seg[0].addr = c->alloc_dma + c->offset;
+		side->seg[0].len = c->len;
+		side->nsegs = 1;
+		break;
+	case XEDU_MAP_PAGE:
+		/* Two pages: the range may cross a page boundary. */
+		c->offset = xedu_rand(rt, PAGE_SIZE);
+		if (side->dir == DMA_TO_DEVICE)
+			c->offset |= 1;
+		c->alloc_size = 2 * PAGE_SIZE;
+		c->page = alloc_pages(GFP_KERNEL, 1);
+		c->alloc = c->page ? page_address(c->page) : NULL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!c->alloc)
+		return -ENOMEM;
+	c->cpu = (u8 *)c->alloc + c->offset;
+	return 0;
+}
+
+static void xedu_side_free(struct xedu_rt *rt, struct xedu_side *side)
+{
+	struct device *dev = xedu_dev(rt->edu);
+	struct xedu_chunk *c;
+	unsigned int i;
+
+	for (i = 0; i < side->nchunks; i++) {
+		c = &side->chunk[i];
+		if (!c->alloc)
+			continue;
+		if (rt->method == XEDU_COHERENT)
+			dma_free_coherent(dev, c->alloc_size, c->alloc,
+					  c->alloc_dma);
+		else if (rt->method == XEDU_MAP_PAGE)
+			__free_pages(c->page, 1);
+		else
+			kfree(c->alloc);
+		c->alloc = NULL;
+	}
+}
+
+/*
+ * Allocates a side's memory; a source gets the pattern, a destination its
+ * complement, so that a byte the device does not write is a mismatch.
+ */
+static int xedu_side_alloc(struct xedu_rt *rt, struct xedu_side *side,
+			   enum dma_data_direction dir)
+{
+	unsigned int i, pos = 0, j;
+	struct xedu_chunk *c;
+	int ret;
+
+	side->dir = dir;
+	side->nchunks = 1;
+	if (rt->method == XEDU_MAP_SG)
+		side->nchunks = min(2 + xedu_rand(rt, 2), rt->size);
+	xedu_split(rt, side);
+	for (i = 0; i < side->nchunks; i++) {
+		c = &side->chunk[i];
+		ret = xedu_chunk_alloc(rt, side, c);
+		if (ret)
+			return ret;
+		if (dir == DMA_TO_DEVICE) {
+			memcpy(c->cpu, rt->pattern + pos, c->len);
+		} else {
+			for (j = 0; j < c->len; j++)
+				c->cpu[j] = ~rt->pattern[pos + j];
+		}
+		pos += c->len;
+	}
+	return 0;
+}
+
+static int xedu_side_map(struct xedu_rt *rt, struct xedu_side *side)
+{
+	struct device *dev = xedu_dev(rt->edu);
+	struct xedu_chunk *c = &side->chunk[0];
+	struct scatterlist *sg;
+	unsigned int i, total = 0;
+	int nents;
+
+	switch (rt->method) {
+	case XEDU_COHERENT:
+		return 0;
+	case XEDU_MAP_SINGLE:
+		side->seg[0].addr = dma_map_single(dev, c->cpu, c->len,
+						   side->dir);
+		break;
+	case XEDU_MAP_PAGE:
+		side->seg[0].addr = dma_map_page(dev, c->page, c->offset,
+						 c->len, side->dir);
+		break;
+	case XEDU_MAP_SG:
+		sg_init_table(side->sgl, side->nchunks);
+		for (i = 0; i < side->nchunks; i++)
+			sg_set_buf(&side->sgl[i], side->chunk[i].cpu,
+				   side->chunk[i].len);
+		nents = dma_map_sg(dev, side->sgl, side->nchunks, side->dir);
+		if (nents <= 0) {
+			xedu_map_error(rt, "dma_map_sg failed");
+			return -ENOMEM;
+		}
+		side->mapped = true;
+		for_each_sg(side->sgl, sg, nents, i) {
+			side->seg[i].addr = sg_dma_address(sg);
+			side->seg[i].len = sg_dma_len(sg);
+			total += sg_dma_len(sg);
+		}
+		side->nsegs = nents;
+		if (total != rt->size) {
+			xedu_map_error(rt, "dma_map_sg segments do not add up");
+			return -ERANGE;
+		}
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	if (dma_mapping_error(dev, side->seg[0].addr)) {
+		xedu_map_error(rt, side->dir == DMA_TO_DEVICE ?
+			       "mapping the source failed" :
+			       "mapping the destination failed");
+		return -ENOMEM;
+	}
+	side->seg[0].len = c->len;
+	side->nsegs = 1;
+	side->mapped = true;
+	return 0;
+}
+
+static void xedu_side_unmap(struct xedu_rt *rt, struct xedu_side *side)
+{
+	struct device *dev = xedu_dev(rt->edu);
+	struct xedu_seg *seg = &side->seg[0];
+
+	if (!side->mapped)
+		return;
+	if (rt->method == XEDU_MAP_SINGLE)
+		dma_unmap_single(dev, seg->addr, seg->len, side->dir);
+	else if (rt->method == XEDU_MAP_PAGE)
+		dma_unmap_page(dev, seg->addr, seg->len, side->dir);
+	else if (rt->method == XEDU_MAP_SG)
+		dma_unmap_sg(dev, side->sgl, side->nchunks, side->dir);
+	side->mapped = false;
+}
+
+/**
+ * xedu_side_transfer() - move part of a side through the device buffer
+ * @rt: the round trip
+ * @side: its source (to the device) or destination (from the device)
+ * @start: first byte of the round trip's data to move
+ * @end: byte after the last one
+ *
+ * Byte @start goes to or comes from the device buffer at @rt->dev_off, the
+ * others follow. One transfer per mapped segment, or per part of one that
+ * lies in [@start, @end).
+ *
+ * Return: as xedu_transfer().
+ */
+static int xedu_side_transfer(struct xedu_rt *rt, struct xedu_side *side,
+			      unsigned int start, unsigned int end)
+{
+	unsigned int i, pos = 0, lo, hi;
+	struct xedu_seg piece;
+	int ret;
+
+	for (i = 0; i < side->nsegs; pos += side->seg[i].len, i++) {
+		lo = max(pos, start);
+		hi = min(pos + side->seg[i].len, end);
+		if (lo >= hi)
+			continue;
+		piece.addr = side->seg[i].addr + (lo - pos);
+		piece.len = hi - lo;
+		ret = xedu_transfer(rt, &piece, rt->dev_off + (lo - start),
+				    side->dir == DMA_FROM_DEVICE);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int xedu_compare(struct xedu_rt *rt)
+{
+	const struct xedu_side *dst = &rt->dst;
+	const struct xedu_chunk *c;
+	unsigned int i, j, pos = 0;
+	char what[96];
+
+	for (i = 0; i < dst->nchunks; i++) {
+		c = &dst->chunk[i];
+		for (j = 0; j < c->len; j++, pos++) {
+			if (c->cpu[j] == rt->pattern[pos])
+				continue;
+			atomic64_inc(&rt->edu->stats.mismatches);
+			snprintf(what, sizeof(what),
+				 "first difference at byte %u: 0x%02x, expected 0x%02x",
+				 pos, c->cpu[j], rt->pattern[pos]);
+			xedu_rt_err(rt, what);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/**
+ * xedu_round_trip() - one round trip
+ * @rt: the round trip, with @rt->method and @rt->size chosen
+ *
+ * Fills the source with a pseudo-random pattern and the destination with
+ * its complement, maps both, moves the source into the device buffer (one
+ * transfer per mapped segment), then the device buffer into the
+ * destination, unmaps and compares. The source and the destination are
+ * different memory, allocated and mapped the same way. A 4096-byte round
+ * trip, larger than EDU_WINDOW, goes through the device in two halves.
+ *
+ * Return: 0 or a negative errno (see the "run" file).
+ */
+static int xedu_round_trip(struct xedu_rt *rt)
+{
+	unsigned int passes, pass_len, start, end;
+	int ret;
+
+	memset(&rt->src, 0, sizeof(rt->src));
+	memset(&rt->dst, 0, sizeof(rt->dst));
+	passes = DIV_ROUND_UP(rt->size, EDU_WINDOW);
+	pass_len = DIV_ROUND_UP(rt->size, passes);
+	rt->dev_off = xedu_rand(rt, EDU_WINDOW - pass_len + 1);
+	prandom_bytes_state(&rt->rnd, rt->pattern, rt->size);
+	ret = xedu_side_alloc(rt, &rt->src, DMA_TO_DEVICE);
+	if (!ret)
+		ret = xedu_side_alloc(rt, &rt->dst, DMA_FROM_DEVICE);
+	if (!ret)
+		ret = xedu_side_map(rt, &rt->src);
+	if (!ret)
+		ret = xedu_side_map(rt, &rt->dst);
+	for (start = 0; !ret && start < rt->size; start += pass_len) {
+		end = min(start + pass_len, rt->size);
+		ret = xedu_side_transfer(rt, &rt->src, start, end);
+		if (!ret)
+			ret = xedu_side_transfer(rt, &rt->dst, start, end);
+	}
+	if (ret == -ETIMEDOUT) {
+		/* The device may still access both sides: leave them be. */
+		xedu_rt_err(rt, "buffers left allocated and mapped");
+		return ret;
+	}
+	xedu_side_unmap(rt, &rt->dst);
+	xedu_side_unmap(rt, &rt->src);
+	if (!ret) {
+		atomic64_inc(&rt->edu->stats.round_trips);
+		ret = xedu_compare(rt);
+	}
+	xedu_side_free(rt, &rt->dst);
+	xedu_side_free(rt, &rt->src);
+	return ret;
+}
+
+/*
+ * Round trip @index uses the methods in rotation; every fifth one moves a
+ * single byte and the one after it EDU_BUF_SIZE bytes, so that both
+ * extremes meet every method within 20 round trips, and 4 round trips see
+ * a 1-byte coherent buffer, a 4096-byte map_page and a map_sg of 2 or 3
+ * entries. The other sizes are uniform in 1..EDU_BUF_SIZE.
+ */
+static unsigned int xedu_pick_size(struct xedu_rt *rt)
+{
+	switch (rt->index % 5) {
+	case 1:
+		return 1;
+	case 2:
+		return EDU_BUF_SIZE;
+	default:
+		return 1 + xedu_rand(rt, EDU_BUF_SIZE);
+	}
+}
+
+static int xedu_run(struct xedu *edu, unsigned int count, u64 seed)
+{
+	struct xedu_rt *rt;
+	unsigned int i;
+	int ret = 0;
+
+	rt = kzalloc(sizeof(*rt), GFP_KERNEL);
+	if (!rt)
+		return -ENOMEM;
+	rt->pattern = kmalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	if (!rt->pattern) {
+		kfree(rt);
+		return -ENOMEM;
+	}
+	rt->edu = edu;
+	rt->seed = seed;
+	prandom_seed_state(&rt->rnd, seed);
+	dev_info(xedu_dev(edu), "run: %u round trips, seed %llu\n", count,
+		 seed);
+	for (i = 0; i < count && !ret; i++) {
+		rt->index = i;
+		rt->method = i % XEDU_METHODS;
+		rt->size = xedu_pick_size(rt);
+		ret = xedu_round_trip(rt);
+	}
+	kfree(rt->pattern);
+	kfree(rt);
+	return ret;
+}
+
+/* Parses "N [SEED]"; a missing SEED is a random one. */
+static int xedu_parse_run(char *buf, unsigned int *count, u64 *seed)
+{
+	char *word, *rest = strim(buf);
+	int ret;
+
+	word = strsep(&rest, " \t");
+	ret = kstrtouint(word, 0, count);
+	if (ret)
+		return ret;
+	if (!*count)
+		return -EINVAL;
+	rest = rest ? skip_spaces(rest) : NULL;
+	if (!rest || !*rest) {
+		*seed = get_random_u64();
+		return 0;
+	}
+	return kstrtou64(rest, 0, seed);
+}
+
+static ssize_t xedu_run_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	struct xedu *edu = file->private_data;
+	char buf[XEDU_CMD_MAX];
+	unsigned int count;
+	u64 seed;
+	int ret;
+
+	if (*ppos || len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	ret = xedu_parse_run(buf, &count, &seed);
+	if (ret)
+		return ret;
+	ret = mutex_lock_killable(&edu->lock);
+	if (ret)
+		return ret;
+	ret = xedu_run(edu, count, seed);
+	mutex_unlock(&edu->lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations xedu_run_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= xedu_run_write,
+	.llseek	= noop_llseek,
+};
+
+static int xedu_results_show(struct seq_file *m, void *unused)
+{
+	struct xedu_stats *s = &((struct xedu *)m->private)->stats;
+
+	seq_printf(m, "round_trips %lld\n", atomic64_read(&s->round_trips));
+	seq_printf(m, "transfers %lld\n", atomic64_read(&s->transfers));
+	seq_printf(m, "bytes %lld\n", atomic64_read(&s->bytes));
+	seq_printf(m, "mismatches %lld\n", atomic64_read(&s->mismatches));
+	seq_printf(m, "timeouts %lld\n", atomic64_read(&s->timeouts));
+	seq_printf(m, "map_errors %lld\n", atomic64_read(&s->map_errors));
+	seq_printf(m, "faults %lld\n", atomic64_read(&s->faults));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(xedu_results);
+
+/**
+ * xedu_fault() - DMA from a bus address that is no longer mapped
+ * @edu: the device
+ *
+ * Maps a page-sized buffer for the device, notes its bus address, unmaps
+ * it and has the device read XEDU_FAULT_LEN bytes from that address. Behind an IOMMU with
+ * strict invalidation the read faults and the device gets no data; the
+ * transfer still completes. Without an IOMMU it reads freed-up memory,
+ * which is harmless. A lazily invalidated (flush queue) domain may still
+ * translate the address until its next flush, so no fault is certain there.
+ *
+ * Return: 0, -ENOMEM, -ETIMEDOUT.
+ */
+static int xedu_fault(struct xedu *edu)
+{
+	struct device *dev = xedu_dev(edu);
+	dma_addr_t addr;
+	void *buf;
+	int ret;
+
+	buf = kzalloc(EDU_BUF_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	addr = dma_map_single(dev, buf, EDU_BUF_SIZE, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, addr)) {
+		atomic64_inc(&edu->stats.map_errors);
+		dev_err(dev, "fault: mapping a buffer failed\n");
+		kfree(buf);
+		return -ENOMEM;
+	}
+	dma_unmap_single(dev, addr, EDU_BUF_SIZE, DMA_TO_DEVICE);
+	dev_info(dev, "fault: provoking an IOMMU fault on purpose: DMA read of %u bytes from unmapped bus address %pad\n",
+		 XEDU_FAULT_LEN, &addr);
+	atomic64_inc(&edu->stats.faults);
+	ret = xedu_dma(edu, addr, 0, XEDU_FAULT_LEN, false);
+	if (ret) {
+		atomic64_inc(&edu->stats.timeouts);
+		dev_err(dev, "fault: the transfer did not complete\n");
+	}
+	/* The device only reads: freeing under a late transfer is harmless. */
+	kfree(buf);
+	return ret;
+}
+
+static ssize_t xedu_fault_write(struct file *file, const char __user *ubuf,
+				size_t len, loff_t *ppos)
+{
+	struct xedu *edu = file->private_data;
+	unsigned int val;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, len, 0, &val);
+	if (ret)
+		return ret;
+	if (val != 1)
+		return -EINVAL;
+	ret = mutex_lock_killable(&edu->lock);
+	if (ret)
+		return ret;
+	ret = READ_ONCE(edu->removing) ? -ENODEV : xedu_fault(edu);
+	mutex_unlock(&edu->lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations xedu_fault_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= xedu_fault_write,
+	.llseek	= noop_llseek,
+};
+
+static int xedu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct device *dev = &pdev->dev;
+	struct xedu *edu;
+	u32 ident;
+	int ret;
+
+	edu = devm_kzalloc(dev, sizeof(*edu), GFP_KERNEL);
+	if (!edu)
+		return -ENOMEM;
+	edu->pdev = pdev;
+	mutex_init(&edu->lock);
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return dev_err_probe(dev, ret, "cannot enable the device\n");
+	ret = pcim_iomap_regions(pdev, BIT(0), KBUILD_MODNAME);
+	if (ret)
+		return dev_err_probe(dev, ret, "cannot map BAR0\n");
+	edu->bar = pcim_iomap_table(pdev)[0];
+
+	ident = readl(edu->bar + EDU_REG_IDENT);
+	if ((ident & 0xff) != EDU_IDENT_MAGIC)
+		return dev_err_probe(dev, -ENODEV,
+				     "not an edu device (ident 0x%08x)\n",
+				     ident);
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(EDU_DMA_BITS));
+	if (ret)
+		return dev_err_probe(dev, ret, "no usable %d-bit DMA\n",
+				     EDU_DMA_BITS);
+	/* A transfer left running by an earlier binding must end first. */
+	if (xedu_wait_idle(edu))
+		return dev_err_probe(dev, -EBUSY, "DMA engine stays busy\n");
+	pci_set_master(pdev);
+	pci_set_drvdata(pdev, edu);
+
+	edu->dir = debugfs_create_dir(pci_name(pdev), xedu_debugfs_root);
+	debugfs_create_file("run", 0200, edu->dir, edu, &xedu_run_fops);
+	debugfs_create_file("results", 0400, edu->dir, edu,
+			    &xedu_results_fops);
+	debugfs_create_file("fault", 0200, edu->dir, edu, &xedu_fault_fops);
+
+	dev_info(dev, "edu %u.%u, %d-bit DMA\n", ident >> 24,
+		 (ident >> 16) & 0xff, EDU_DMA_BITS);
+	return 0;
+}
+
+static void xedu_remove(struct pci_dev *pdev)
+{
+	struct xedu *edu = pci_get_drvdata(pdev);
+
+	WRITE_ONCE(edu->removing, true);
+	/* Waits for open debugfs calls, i.e. for a run's current transfer. */
+	debugfs_remove_recursive(edu->dir);
+	if (xedu_wait_idle(edu))
+		dev_err(&pdev->dev, "DMA engine still busy at remove\n");
+	/* Bus mastering goes with pcim_enable_device()'s cleanup. */
+	mutex_destroy(&edu->lock);
+}
+
+static const struct pci_device_id xedu_ids[] = {
+	{ PCI_DEVICE(EDU_VENDOR_ID, EDU_DEVICE_ID) },
+	{ }
+};
+
+static struct pci_driver xedu_driver = {
+	.name		= KBUILD_MODNAME,
+	.id_table	= xedu_ids,
+	.probe		= xedu_probe,
+	.remove		= xedu_remove,
+};
+
+static int __init xedu_init(void)
+{
+	int ret;
+
+	xedu_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	ret = pci_register_driver(&xedu_driver);
+	if (ret)
+		debugfs_remove_recursive(xedu_debugfs_root);
+	return ret;
+}
+
+static void __exit xedu_exit(void)
+{
+	pci_unregister_driver(&xedu_driver);
+	debugfs_remove_recursive(xedu_debugfs_root);
+}
+
+module_init(xedu_init);
+module_exit(xedu_exit);
+
+MODULE_DESCRIPTION("DMA API exerciser for QEMU's edu PCI device");
+MODULE_LICENSE("GPL");

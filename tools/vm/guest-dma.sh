@@ -1,0 +1,372 @@
+#!/bin/sh
+# shellcheck shell=sh source-path=SCRIPTDIR
+# Guest script of test-dma.sh (busybox sh): real devices' DMA through the
+# xiova_dma shim (Documentation/dma-shim.rst). For each type (DMA, DMA-FQ,
+# DMA-SQ): nvme with O_DIRECT I/O verified by checksum, the edu device's
+# DMA engine with every buffer compared, two e1000 NICs wired to each
+# other with every frame checked. Then the type rules, the kernel's own
+# iommu_group type attribute on a group the shim holds, the refusals, a
+# DMA fault provoked on purpose, unbind/type/bind cycles, detach and
+# unload with nothing left behind. One marker per check.
+#
+# Environment (run.sh -a KEY=value): DMA_CYCLES type-switch cycles
+# (default 1000), DMA_EDU_ROUNDS edu round trips per type (default 40),
+# DMA_BLK_MIB MiB verified on nvme per type (default 16), DMA_NET_FRAMES
+# frames each way per type (default 2000).
+
+# shellcheck source=guest-lib.sh
+. /lib/xiova/guest-lib.sh
+# shellcheck source=guest-edu-lib.sh
+. /lib/xiova/guest-edu-lib.sh
+# shellcheck source=guest-io-lib.sh
+. /lib/xiova/guest-io-lib.sh
+
+D=/sys/kernel/debug/xiova_dma
+TYPES="DMA DMA-FQ DMA-SQ"
+CYCLES=${DMA_CYCLES:-1000}
+EDU_ROUNDS=${DMA_EDU_ROUNDS:-40}
+BLK_MIB=${DMA_BLK_MIB:-16}
+NET_FRAMES=${DMA_NET_FRAMES:-2000}
+NCPU=$(grep -c '^processor' /proc/cpuinfo)
+
+# ------------------------------------------------------------- helpers
+
+# write_err FILE DATA: the write's error text on stdout if it fails.
+write_err() {
+	_we=$({ echo "$2" >"$1"; } 2>&1) && return 0
+	echo "${_we#*: write error: }"
+	return 1
+}
+
+# expect_err NAME FILE DATA ERRTEXT: the write fails with ERRTEXT.
+expect_err() {
+	if _ee=$(write_err "$2" "$3"); then
+		xt_fail "$1" "writing '$3' to ${2##*/} succeeded"
+	elif [ "$_ee" != "$4" ]; then
+		xt_fail "$1" "writing '$3' to ${2##*/}: '$_ee', expected '$4'"
+	else
+		xt_pass "$1"
+	fi
+}
+
+# expect_ok NAME FILE DATA
+expect_ok() {
+	if _ee=$(write_err "$2" "$3"); then
+		xt_pass "$1"
+	else
+		xt_fail "$1" "writing '$3' to ${2##*/}: $_ee"
+	fi
+}
+
+driver_of() {
+	[ -e "/sys/bus/pci/devices/$1/driver" ] || return 1
+	_d=$(readlink "/sys/bus/pci/devices/$1/driver")
+	echo "${_d##*/}"
+}
+
+unbind() {
+	[ -e "/sys/bus/pci/devices/$1/driver" ] &&
+		echo "$1" >"/sys/bus/pci/devices/$1/driver/unbind"
+	return 0
+}
+
+# bind BDF DRIVER, then wait (up to 10 s) until the device is usable.
+bind() {
+	echo "$1" >"/sys/bus/pci/drivers/$2/bind" || return 1
+	_n=0
+	while ! device_ready "$1" "$2"; do
+		_n=$((_n + 1))
+		[ "$_n" -ge 1000 ] && return 1
+		usleep 10000
+	done
+}
+
+device_ready() {
+	case $2 in
+	nvme) [ -n "$(nvme_disk "$1")" ] ;;
+	e1000) [ -n "$(net_if "$1")" ] ;;
+	*) [ -e "/sys/bus/pci/devices/$1/driver" ] ;;
+	esac
+}
+
+nvme_disk() {
+	for _b in /sys/bus/pci/devices/"$1"/nvme/nvme*/nvme*n1; do
+		[ -e "$_b" ] && [ -b "/dev/${_b##*/}" ] && echo "/dev/${_b##*/}"
+	done
+}
+
+net_if() {
+	for _n in /sys/bus/pci/devices/"$1"/net/*; do
+		[ -e "$_n" ] && echo "${_n##*/}"
+	done
+}
+
+stat_of() {
+	awk -v k="$2" '$1 == k { print $2 }' "$D/$1/stats"
+}
+
+# ------------------------------------------------------------- devices
+
+find_devices() {
+	NVME=$(io_blk_pci nvme)
+	EDU=$(edu_find)
+	EDU=${EDU##*/}
+	# shellcheck disable=SC2046 # "IF PCI IF PCI", split on purpose
+	set -- $(io_net_find e1000)
+	NETA=$2 NETB=$4
+	SHARED=$(shared_group_device)
+	echo "devices: nvme=$NVME edu=$EDU e1000=$NETA,$NETB shared-group=$SHARED"
+	[ -n "$NVME" ] && [ -n "$EDU" ] && [ -n "$NETA" ] && [ -n "$NETB" ]
+}
+
+# A device whose IOMMU group holds others too (behind a PCI bridge).
+shared_group_device() {
+	for _g in /sys/kernel/iommu_groups/*; do
+		set -- "$_g"/devices/*
+		[ "$#" -gt 1 ] || continue
+		for _dev; do
+			_b=${_dev##*/}
+			[ "$(cat "/sys/bus/pci/devices/$_b/class")" = 0x060400 ] && continue
+			echo "$_b"
+			return
+		done
+	done
+}
+
+# ------------------------------------------------------------- checks
+
+# attach_all TYPE: every device under test unbound, attached, bound again.
+attach_all() {
+	for _a in "$NVME:nvme" "$EDU:xiova_edu" "$NETA:e1000" "$NETB:e1000"; do
+		_bdf=${_a%:*} _drv=${_a##*:}
+		unbind "$_bdf"
+		expect_ok "attach-$_drv-$_bdf" "$D/attach" "$_bdf $1"
+		bind "$_bdf" "$_drv" || xt_fail "bind-$_drv-$_bdf" "not ready after 10 s"
+	done
+}
+
+# set_type_all TYPE: unbind, change the type, bind, for every device.
+set_type_all() {
+	for _a in "$NVME:nvme" "$EDU:xiova_edu" "$NETA:e1000" "$NETB:e1000"; do
+		_bdf=${_a%:*} _drv=${_a##*:}
+		unbind "$_bdf"
+		expect_ok "type-$1-$_drv-$_bdf" "$D/$_bdf/type" "$1"
+		bind "$_bdf" "$_drv" || xt_fail "bind-$_drv-$_bdf" "not ready after 10 s"
+	done
+}
+
+# check_shape NAME BDF TYPE: the queues the stats report match TYPE.
+check_shape() {
+	_t=$(stat_of "$2" type) _r=$(stat_of "$2" fq_rings)
+	_s=$(stat_of "$2" fq_ring_size) _ms=$(stat_of "$2" fq_timeout_ms)
+	case $3 in
+	DMA) _want="0 0 0" ;;
+	DMA-FQ) _want="$NCPU 256 10" ;;
+	DMA-SQ) _want="1 32768 1000" ;;
+	esac
+	if [ "$_t" = "$3" ] && [ "$_r $_s $_ms" = "$_want" ]; then
+		xt_pass "$1"
+	else
+		xt_fail "$1" "type $_t rings/size/timeout '$_r $_s $_ms', expected $3 '$_want'"
+	fi
+}
+
+# mapped_through NAME BDF BEFORE: the shim's map count of BDF went up.
+mapped_through() {
+	_m=$(stat_of "$2" maps)
+	if [ "$_m" -gt "$3" ]; then
+		xt_pass "$1"
+	else
+		xt_fail "$1" "maps $3 -> $_m: the I/O did not go through the shim"
+	fi
+}
+
+io_in_type() {
+	t=$1
+	for b in "$NVME" "$EDU" "$NETA"; do
+		check_shape "shape-$t-$b" "$b" "$t"
+	done
+	m0=$(stat_of "$NVME" maps)
+	io_blk_verify "nvme-io-$t" "$(nvme_disk "$NVME")" "$BLK_MIB"
+	mapped_through "nvme-via-shim-$t" "$NVME" "$m0"
+	m0=$(stat_of "$EDU" maps)
+	edu_run "edu-$t" "$EDU_ROUNDS"
+	mapped_through "edu-via-shim-$t" "$EDU" "$m0"
+	m0=$(stat_of "$NETA" maps)
+	io_net_verify "e1000-$t" "$(net_if "$NETA")" "$(net_if "$NETB")" "$NET_FRAMES"
+	mapped_through "e1000-via-shim-$t" "$NETA" "$m0"
+}
+
+# The kernel's rules: strict to lazy live; nothing else while bound. The
+# queue built live must have the shape of the type asked for (the type is
+# recorded before the queue is set up).
+live_type_rules() {
+	unbind "$NVME"
+	expect_ok live-prepare-strict "$D/$NVME/type" DMA
+	bind "$NVME" nvme
+	expect_ok live-DMA-to-DMA-SQ "$D/$NVME/type" DMA-SQ
+	check_shape live-shape-DMA-SQ "$NVME" DMA-SQ
+	io_blk_verify live-io-DMA-SQ "$(nvme_disk "$NVME")" 4
+	expect_err live-DMA-SQ-to-DMA-refused "$D/$NVME/type" DMA "Device or resource busy"
+	expect_err live-DMA-SQ-to-DMA-FQ-refused "$D/$NVME/type" DMA-FQ "Device or resource busy"
+	unbind "$NVME"
+	expect_ok live-back-to-strict "$D/$NVME/type" DMA
+	bind "$NVME" nvme
+	expect_ok live-DMA-to-DMA-FQ "$D/$NVME/type" DMA-FQ
+	check_shape live-shape-DMA-FQ "$NVME" DMA-FQ
+	io_blk_verify live-io-DMA-FQ "$(nvme_disk "$NVME")" 4
+	expect_ok live-same-type "$D/$NVME/type" DMA-FQ
+}
+
+# Refusals before anything is attached.
+bad_attach() {
+	expect_err attach-bound-driver "$D/attach" "$NVME" "Device or resource busy"
+	if [ "$(driver_of "$NVME")" = nvme ]; then
+		xt_pass attach-bound-driver-untouched
+	else
+		xt_fail attach-bound-driver-untouched "nvme lost its driver"
+	fi
+	expect_err attach-garbage "$D/attach" "not-a-device" "Invalid argument"
+	expect_err attach-bad-type "$D/attach" "$NVME DMA-XX" "Invalid argument"
+	expect_err attach-no-such-device "$D/attach" "0000:00:1f.7" "No such device"
+	expect_err attach-overlong "$D/attach" "$(printf '%0100d' 0)" "Invalid argument"
+	expect_err detach-garbage "$D/detach" "0000:zz:00.0" "Invalid argument"
+	if [ -n "$SHARED" ]; then
+		unbind "$SHARED"
+		expect_err attach-shared-group "$D/attach" "$SHARED" "Invalid argument"
+	else
+		xt_fail attach-shared-group "no device in a multi-device IOMMU group"
+	fi
+	# Known to the kernel, not attached: the host bridge.
+	expect_err detach-not-attached "$D/detach" "0000:00:00.0" "No such file or directory"
+}
+
+# Refusals once the devices are attached and their drivers bound.
+bad_attached() {
+	expect_err attach-twice "$D/attach" "$EDU DMA" "File exists"
+	expect_err detach-bound-driver "$D/detach" "$NVME" "Device or resource busy"
+	expect_err type-garbage "$D/$NVME/type" "dma" "Invalid argument"
+	expect_err type-empty "$D/$NVME/type" "" "Invalid argument"
+	if rmmod xiova_dma 2>/dev/null; then
+		xt_fail rmmod-while-attached "xiova_dma unloaded with devices attached"
+	else
+		xt_pass rmmod-while-attached
+	fi
+}
+
+# The kernel's own attribute on a group in the shim's domain: refused,
+# and the device keeps working.
+kernel_group_type() {
+	g=$(readlink "/sys/bus/pci/devices/$NVME/iommu_group")
+	g=/sys/kernel/iommu_groups/${g##*/}
+	for t in DMA DMA-FQ identity auto; do
+		expect_err "group-type-$t-bound" "$g/type" "$t" "Device or resource busy"
+	done
+	unbind "$NVME"
+	for t in DMA DMA-FQ identity auto; do
+		expect_err "group-type-$t-unbound" "$g/type" "$t" "Device or resource busy"
+	done
+	bind "$NVME" nvme
+	io_blk_verify group-type-io-after "$(nvme_disk "$NVME")" 4
+}
+
+# CYCLES times: unbind, next type, bind, verified I/O. The type order
+# DMA DMA-FQ DMA-SQ DMA DMA-SQ DMA-FQ covers every ordered pair.
+type_cycles() {
+	order="DMA-FQ DMA-SQ DMA DMA-SQ DMA-FQ DMA"
+	dev=$(nvme_disk "$NVME")
+	head -c 65536 /dev/urandom >/tmp/cycle.pat
+	want=$(md5sum </tmp/cycle.pat)
+	i=0 bad=0 why=''
+	start=$(date +%s)
+	while [ "$i" -lt "$CYCLES" ]; do
+		# shellcheck disable=SC2086 # a list of words
+		set -- $order
+		shift $((i % 6))
+		t=$1
+		unbind "$NVME"
+		if ! err=$(write_err "$D/$NVME/type" "$t"); then
+			bad=$((bad + 1)) why="cycle $i: type $t: $err"
+		elif ! bind "$NVME" nvme; then
+			bad=$((bad + 1)) why="cycle $i: nvme not ready after bind"
+			break
+		elif ! cycle_io "$dev" "$i" "$want"; then
+			bad=$((bad + 1)) why="cycle $i ($t): data differs"
+		fi
+		i=$((i + 1))
+	done
+	echo "type cycles: $i in $(($(date +%s) - start)) s, $bad failed"
+	if [ "$bad" -eq 0 ] && [ "$i" -eq "$CYCLES" ]; then
+		xt_pass "type-cycles-$CYCLES"
+	else
+		xt_fail "type-cycles-$CYCLES" "$bad failed; last: $why"
+	fi
+}
+
+# One 64 KiB block at an offset that moves with the cycle, O_DIRECT.
+cycle_io() {
+	off=$(($2 % 256))
+	dd if=/tmp/cycle.pat of="$1" bs=65536 seek="$off" oflag=direct 2>/dev/null &&
+		[ "$(dd if="$1" bs=65536 skip="$off" count=1 iflag=direct 2>/dev/null | md5sum)" = "$3" ]
+}
+
+detach_all() {
+	for _a in "$NVME:nvme" "$EDU:xiova_edu" "$NETA:e1000" "$NETB:e1000"; do
+		_bdf=${_a%:*} _drv=${_a##*:}
+		unbind "$_bdf"
+		live=$(stat_of "$_bdf" live_mappings)
+		if [ "$live" = 0 ]; then
+			xt_pass "no-mappings-left-$_bdf"
+		else
+			xt_fail "no-mappings-left-$_bdf" "$live mappings live after unbind"
+		fi
+		expect_ok "detach-$_drv-$_bdf" "$D/detach" "$_bdf"
+		bind "$_bdf" "$_drv" || xt_fail "rebind-$_drv-$_bdf" "not ready after 10 s"
+	done
+	if [ -z "$(cat "$D/devices")" ]; then
+		xt_pass devices-empty
+	else
+		xt_fail devices-empty "still listed: $(cat "$D/devices")"
+	fi
+	io_blk_verify nvme-io-default-domain "$(nvme_disk "$NVME")" 4
+	edu_run edu-default-domain 4
+}
+
+unload() {
+	xt_check unload-xiova_dma rmmod xiova_dma
+	xt_check unload-xiova rmmod xiova
+	if grep -qE '^xiova_(node|magazine) ' /proc/slabinfo; then
+		xt_fail slabs-gone "xiova caches still in /proc/slabinfo"
+	else
+		xt_pass slabs-gone
+	fi
+}
+
+main() {
+	echo "flavour=$XIOVA_FLAVOUR kernel=$(uname -r) cpus=$NCPU cycles=$CYCLES"
+	xt_check load-xiova_dma modprobe xiova_dma
+	xt_check load-xiova_edu modprobe xiova_edu
+	if ! find_devices; then
+		xt_fail devices "nvme, edu and two e1000 expected"
+		return 1
+	fi
+	xt_pass devices
+	bad_attach
+	attach_all DMA
+	bad_attached
+	for t in $TYPES; do
+		[ "$t" = DMA ] || set_type_all "$t"
+		io_in_type "$t"
+	done
+	live_type_rules
+	kernel_group_type
+	unbind "$EDU"
+	expect_ok edu-strict-for-fault "$D/$EDU/type" DMA
+	bind "$EDU" xiova_edu
+	edu_fault edu-fault
+	type_cycles
+	detach_all
+	unload
+}
+
+main
