@@ -7,7 +7,7 @@
 #
 # Usage: tools/test.sh [STAGE...]     (default: every stage, in order)
 # Stages: build style judge docs packaging kunit-uml kunit-x86_64 vm-debian
-#         demo vm-test-kernel
+#         demo vm-test-kernel vm-dma
 # Environment: XIOVA_CACHE (default /var/cache/xiova); logs of each stage
 # go to $XIOVA_CACHE/logs/test-STAGE.log.
 # shellcheck source-path=SCRIPTDIR
@@ -19,7 +19,7 @@ readonly ROOT
 source "$ROOT/tools/lib/common.sh"
 
 readonly ALL_STAGES=(build style judge docs packaging kunit-uml kunit-x86_64
-	vm-debian demo vm-test-kernel)
+	vm-debian demo vm-test-kernel vm-dma)
 readonly PACKAGES=(build-essential bc bison flex libelf-dev libssl-dev cpio
 	kmod busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.1
 	python3 sparse xz-utils shellcheck dkms python3-sphinx)
@@ -151,6 +151,17 @@ stage_demo() {
 
 stage_vm_test_kernel() {
 	"$ROOT/tools/vm/test-testkernel.sh"
+}
+
+# The DMA shim with real devices: Debian's kernel, then the debug kernel on
+# both IOMMUs. Type-switch cycles: 1000 on each intel-iommu VM, 300 on
+# virtio-iommu (0.6 s each under the debug kernel and TCG).
+stage_vm_dma() {
+	local rc=0
+	"$ROOT/tools/vm/test-dma.sh" -k debian -i intel -c 1000 || rc=1
+	"$ROOT/tools/vm/test-dma.sh" -k test -i intel -c 1000 || rc=1
+	"$ROOT/tools/vm/test-dma.sh" -k test -i virtio -c 300 || rc=1
+	return "$rc"
 }
 
 main "$@"

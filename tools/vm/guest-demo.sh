@@ -3,9 +3,12 @@
 # shellcheck shell=sh
 # Guest half of tools/main.sh: load xiova, run a burst workload on every
 # CPU in one test domain, and print the domain's statistics before and
-# after the depot trim.
+# after the depot trim. Then attach the nvme controller to xiova_dma
+# (DMA-FQ), verify O_DIRECT I/O through it and print its statistics.
 # shellcheck source=guest-lib.sh
 . /lib/xiova/guest-lib.sh
+# shellcheck source=guest-io-lib.sh
+. /lib/xiova/guest-io-lib.sh
 
 CTL=/sys/kernel/debug/xiova/test/ctl
 STATS=/sys/kernel/debug/xiova/test/demo/stats
@@ -23,10 +26,29 @@ burst_on_cpu() {
 		done' sh "$CTL" "$1"
 }
 
+# show_stats TITLE [FILE]
 show_stats() {
 	echo "XIOVA-STATS-BEGIN $1"
-	cat "$STATS"
+	cat "${2:-$STATS}"
 	echo "XIOVA-STATS-END $1"
+}
+
+# The nvme controller's DMA through xiova_dma: unbind, attach, bind, I/O.
+run_nvme() {
+	dma=/sys/kernel/debug/xiova_dma
+	bdf=$(io_blk_pci nvme) || return 1
+	modprobe xiova_dma || return 1
+	echo "$bdf" >/sys/bus/pci/drivers/nvme/unbind || return 1
+	echo "$bdf DMA-FQ" >"$dma/attach" || return 1
+	echo "$bdf" >/sys/bus/pci/drivers/nvme/bind || return 1
+	io_blk_verify nvme-io-through-xiova_dma "$(io_blk_find nvme)" 24
+	show_stats "nvme $bdf through xiova_dma" "$dma/$bdf/stats"
+	domain=$(awk '$1 == "xiova_domain" { print $2 }' "$dma/$bdf/stats")
+	show_stats "the nvme domain's allocator" "/sys/kernel/debug/xiova/domain$domain/stats"
+	echo "$bdf" >/sys/bus/pci/drivers/nvme/unbind || return 1
+	echo "$bdf" >"$dma/detach" || return 1
+	echo "$bdf" >/sys/bus/pci/drivers/nvme/bind || return 1
+	rmmod xiova_dma
 }
 
 run_demo() {
@@ -52,4 +74,5 @@ run_demo() {
 
 xt_check load-xiova insmod "/lib/modules/$(uname -r)/extra/xiova.ko"
 xt_check burst-workload run_demo
+xt_check nvme-through-xiova_dma run_nvme
 xt_check unload-xiova rmmod xiova

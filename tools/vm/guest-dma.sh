@@ -10,8 +10,8 @@
 # unload with nothing left behind. One marker per check.
 #
 # Environment (run.sh -a KEY=value): DMA_CYCLES type-switch cycles
-# (default 1000), DMA_EDU_ROUNDS edu round trips per type (default 40),
-# DMA_BLK_MIB MiB verified on nvme per type (default 16), DMA_NET_FRAMES
+# (default 1000), DMA_EDU_ROUNDS edu round trips per type on each edu
+# device (default 80), DMA_BLK_MIB MiB verified on nvme per type (default 16), DMA_NET_FRAMES
 # frames each way per type (default 2000).
 
 # shellcheck source=guest-lib.sh
@@ -24,7 +24,8 @@
 D=/sys/kernel/debug/xiova_dma
 TYPES="DMA DMA-FQ DMA-SQ"
 CYCLES=${DMA_CYCLES:-1000}
-EDU_ROUNDS=${DMA_EDU_ROUNDS:-40}
+EDU_ID=0x1234:0x11e8
+EDU_ROUNDS=${DMA_EDU_ROUNDS:-80}
 BLK_MIB=${DMA_BLK_MIB:-16}
 NET_FRAMES=${DMA_NET_FRAMES:-2000}
 NCPU=$(grep -c '^processor' /proc/cpuinfo)
@@ -109,17 +110,44 @@ stat_of() {
 
 find_devices() {
 	NVME=$(io_blk_pci nvme)
-	EDU=$(edu_find)
-	EDU=${EDU##*/}
+	EDUS=$(edu_all)
+	EDU=${EDUS%% *}
 	# shellcheck disable=SC2046 # "IF PCI IF PCI", split on purpose
 	set -- $(io_net_find e1000)
 	NETA=$2 NETB=$4
+	group_driverless
 	SHARED=$(shared_group_device)
-	echo "devices: nvme=$NVME edu=$EDU e1000=$NETA,$NETB shared-group=$SHARED"
+	echo "devices: nvme=$NVME edu=$EDUS e1000=$NETA,$NETB shared-group=$SHARED"
+	DEVICES="$NVME:nvme $NETA:e1000 $NETB:e1000"
+	for _e in $EDUS; do
+		DEVICES="$DEVICES $_e:xiova_edu"
+	done
 	[ -n "$NVME" ] && [ -n "$EDU" ] && [ -n "$NETA" ] && [ -n "$NETB" ]
 }
 
-# A device whose IOMMU group holds others too (behind a PCI bridge).
+# The edu devices, one per word.
+edu_all() {
+	for _e in /sys/bus/pci/devices/*; do
+		[ "$(cat "$_e/vendor"):$(cat "$_e/device")" = "$EDU_ID" ] && printf '%s ' "${_e##*/}"
+	done
+}
+
+# virtio-iommu (6.1) gives a device its IOMMU group only when a driver
+# binds it: the driverless test device's functions are bound to
+# pci-stub and unbound again, which leaves the groups in place.
+group_driverless() {
+	stub=/sys/bus/pci/drivers/pci-stub
+	modprobe pci-stub 2>/dev/null
+	[ -d "$stub" ] || return 0
+	echo "1b36 0005" >"$stub/new_id"
+	echo "1b36 0005" >"$stub/remove_id"
+	for _l in "$stub"/0000:*; do
+		[ -e "$_l" ] && echo "${_l##*/}" >"$stub/unbind"
+	done
+	return 0
+}
+
+# A device whose IOMMU group holds others too (functions without ACS).
 shared_group_device() {
 	for _g in /sys/kernel/iommu_groups/*; do
 		set -- "$_g"/devices/*
@@ -137,7 +165,7 @@ shared_group_device() {
 
 # attach_all TYPE: every device under test unbound, attached, bound again.
 attach_all() {
-	for _a in "$NVME:nvme" "$EDU:xiova_edu" "$NETA:e1000" "$NETB:e1000"; do
+	for _a in $DEVICES; do
 		_bdf=${_a%:*} _drv=${_a##*:}
 		unbind "$_bdf"
 		expect_ok "attach-$_drv-$_bdf" "$D/attach" "$_bdf $1"
@@ -147,7 +175,7 @@ attach_all() {
 
 # set_type_all TYPE: unbind, change the type, bind, for every device.
 set_type_all() {
-	for _a in "$NVME:nvme" "$EDU:xiova_edu" "$NETA:e1000" "$NETB:e1000"; do
+	for _a in $DEVICES; do
 		_bdf=${_a%:*} _drv=${_a##*:}
 		unbind "$_bdf"
 		expect_ok "type-$1-$_drv-$_bdf" "$D/$_bdf/type" "$1"
@@ -181,20 +209,28 @@ mapped_through() {
 	fi
 }
 
+# In each type, every edu device runs its transfers in the background
+# while nvme and the NICs do their I/O: all of them through the shim at
+# once.
 io_in_type() {
 	t=$1
 	for b in "$NVME" "$EDU" "$NETA"; do
 		check_shape "shape-$t-$b" "$b" "$t"
 	done
+	for b in $EDUS; do
+		stat_of "$b" maps >"/tmp/maps.$b"
+		(EDU_BDF=$b edu_run "edu-$t-$b" "$EDU_ROUNDS") &
+	done
 	m0=$(stat_of "$NVME" maps)
 	io_blk_verify "nvme-io-$t" "$(nvme_disk "$NVME")" "$BLK_MIB"
 	mapped_through "nvme-via-shim-$t" "$NVME" "$m0"
-	m0=$(stat_of "$EDU" maps)
-	edu_run "edu-$t" "$EDU_ROUNDS"
-	mapped_through "edu-via-shim-$t" "$EDU" "$m0"
 	m0=$(stat_of "$NETA" maps)
 	io_net_verify "e1000-$t" "$(net_if "$NETA")" "$(net_if "$NETB")" "$NET_FRAMES"
 	mapped_through "e1000-via-shim-$t" "$NETA" "$m0"
+	wait
+	for b in $EDUS; do
+		mapped_through "edu-via-shim-$t-$b" "$b" "$(cat "/tmp/maps.$b")"
+	done
 }
 
 # The kernel's rules: strict to lazy live; nothing else while bound. The
@@ -311,7 +347,7 @@ cycle_io() {
 }
 
 detach_all() {
-	for _a in "$NVME:nvme" "$EDU:xiova_edu" "$NETA:e1000" "$NETB:e1000"; do
+	for _a in $DEVICES; do
 		_bdf=${_a%:*} _drv=${_a##*:}
 		unbind "$_bdf"
 		live=$(stat_of "$_bdf" live_mappings)

@@ -113,12 +113,13 @@ _edu_centisecs() {
 	echo "${_edu_up%.*}${_edu_up#*.}" | sed 's/^0*\(.\)/\1/'
 }
 
-# _edu_run_check ROUNDTRIPS [SEED]: runs them on the first edu device and
-# checks the counters; on failure sets _edu_why and returns 1. Prints one
-# line with the counts and the time taken.
+# _edu_run_check ROUNDTRIPS [SEED]: runs them on the edu device $EDU_BDF
+# (default: the first one) and checks the counters; on failure sets
+# _edu_why and returns 1. Prints one line with the counts and the time
+# taken.
 _edu_run_check() {
 	_edu_n=$1 _edu_seed=${2:-} _edu_why=''
-	if ! _edu_dir=$(edu_dir); then
+	if ! _edu_dir=$(edu_dir ${EDU_BDF:+"$EDU_BDF"}); then
 		_edu_why="xiova_edu is not bound to an edu device"
 		return 1
 	fi
@@ -147,7 +148,7 @@ _edu_run_check() {
 		return 1
 	fi
 	_edu_ms=$(((_edu_t1 - _edu_t0) * 10))
-	echo "edu: $_edu_n round trips, $_edu_d_transfers transfers, $_edu_d_bytes bytes in $_edu_ms ms ($((_edu_ms / _edu_n)) ms per round trip)"
+	echo "edu${EDU_BDF:+ $EDU_BDF}: $_edu_n round trips, $_edu_d_transfers transfers, $_edu_d_bytes bytes in $_edu_ms ms ($((_edu_ms / _edu_n)) ms per round trip)"
 	if [ "$_edu_d_round_trips" -ne "$_edu_n" ]; then
 		_edu_why="round_trips moved by $_edu_d_round_trips, expected $_edu_n"
 	elif [ "$_edu_d_transfers" -lt $((2 * _edu_n)) ] ||

@@ -47,7 +47,7 @@ main() {
 	else
 		eval "$("$HERE/debian-kernel.sh")" # KVER KERNEL HEADERS
 		kdir=$HEADERS
-		initramfs_args=(-k e1000 -k nvme)
+		initramfs_args=(-k e1000 -k nvme -k pci-stub)
 	fi
 	build_module_copy "$WORK/src" "$kdir"
 	cp -r "$REPO/tools/edu" "$WORK/edu"
@@ -73,18 +73,19 @@ main() {
 	"$HERE/run.sh" "${args[@]}" -- "${DEVICES[@]}"
 }
 
-# nvme for block I/O, edu for its DMA engine, two e1000 on a private hub,
-# and two test devices behind a PCI bridge, which share an IOMMU group.
+# nvme for block I/O, four edu devices for their DMA engines, two e1000 on a private hub,
+# and two functions of one test device without ACS, which share an IOMMU
+# group.
 devices() {
 	# shellcheck disable=SC2054 # commas separate QEMU's suboptions
 	DEVICES=(
 		-drive "file=$WORK/nvme.img,if=none,id=nvm,format=raw,cache=unsafe"
 		-device nvme,serial=xiova,drive=nvm
-		-device edu,dma_mask=0xfffffff
+		-device edu,dma_mask=0xfffffff -device edu,dma_mask=0xfffffff
+		-device edu,dma_mask=0xfffffff -device edu,dma_mask=0xfffffff
 		-netdev hubport,id=h0,hubid=0 -device e1000,netdev=h0,mac=52:54:00:78:00:01
 		-netdev hubport,id=h1,hubid=0 -device e1000,netdev=h1,mac=52:54:00:78:00:02
-		-device pci-bridge,id=br0,chassis_nr=1
-		-device pci-testdev,bus=br0,addr=1 -device pci-testdev,bus=br0,addr=2
+		-device pci-testdev,addr=0x10.0,multifunction=on -device pci-testdev,addr=0x10.1
 	)
 }
 
