@@ -169,6 +169,8 @@ attach_all() {
 		_bdf=${_a%:*} _drv=${_a##*:}
 		unbind "$_bdf"
 		expect_ok "attach-$_drv-$_bdf" "$D/attach" "$_bdf $1"
+		# Nothing is mapped yet: the tree holds the reserved ranges only.
+		stat_of "$_bdf" tree_nodes >"/tmp/reserved.$_bdf"
 		bind "$_bdf" "$_drv" || xt_fail "bind-$_drv-$_bdf" "not ready after 10 s"
 	done
 }
@@ -346,6 +348,25 @@ cycle_io() {
 		[ "$(dd if="$1" bs=65536 skip="$off" count=1 iflag=direct 2>/dev/null | md5sum)" = "$3" ]
 }
 
+# iovas_accounted BDF: every IOVA the device had is back in the allocator:
+# the tree holds the reserved ranges (counted at attach) and the ranges
+# cached in magazines (127 per depot magazine), nothing else. The depot
+# trim may move ranges meanwhile, so a mismatch is read again.
+iovas_accounted() {
+	_st=/sys/kernel/debug/xiova/domain$(stat_of "$1" xiova_domain)/stats
+	_want=$(cat "/tmp/reserved.$1")
+	for _try in 1 2 3 4 5; do
+		_got=$(awk '
+			$1 == "tree_nodes:" { t = $2 }
+			$1 == "class" { for (i = 1; i <= NF; i++) c[$i] = i }
+			$1 == "total" { print t - $c["cpu_pfns"] - 127 * $c["depot"] }' "$_st")
+		[ "$_got" = "$_want" ] && return 0
+		sleep 0.3
+	done
+	echo "$1: $_got tree nodes neither cached nor reserved, $_want reserved"
+	return 1
+}
+
 detach_all() {
 	for _a in $DEVICES; do
 		_bdf=${_a%:*} _drv=${_a##*:}
@@ -356,6 +377,9 @@ detach_all() {
 		else
 			xt_fail "no-mappings-left-$_bdf" "$live mappings live after unbind"
 		fi
+		# Strict empties the flush queues into the allocator.
+		write_err "$D/$_bdf/type" DMA >/dev/null
+		xt_check "iovas-accounted-$_bdf" iovas_accounted "$_bdf"
 		expect_ok "detach-$_drv-$_bdf" "$D/detach" "$_bdf"
 		bind "$_bdf" "$_drv" || xt_fail "rebind-$_drv-$_bdf" "not ready after 10 s"
 	done
@@ -379,6 +403,11 @@ unload() {
 }
 
 main() {
+	# Devices are exercised in parallel here, and the console interleaves
+	# kernel and user lines mid-line: informational kernel lines (probes,
+	# links, edu runs) would split the markers. Warnings and worse, every
+	# report the judge looks for, still reach the console.
+	dmesg -n 5
 	echo "flavour=$XIOVA_FLAVOUR kernel=$(uname -r) cpus=$NCPU cycles=$CYCLES"
 	xt_check load-xiova_dma modprobe xiova_dma
 	xt_check load-xiova_edu modprobe xiova_edu
@@ -403,6 +432,9 @@ main() {
 	type_cycles
 	detach_all
 	unload
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		xt_check kmemleak-clean kmemleak_clean
+	fi
 }
 
 main

@@ -43,3 +43,15 @@ xt_check() {
 		xt_fail "$_xt_name" "rc=$? cmd: $*"
 	fi
 }
+
+# kmemleak_clean: true when a debug kernel's kmemleak finds nothing; with
+# no kmemleak there is nothing to check.
+kmemleak_clean() {
+	[ -w /sys/kernel/debug/kmemleak ] || return 0
+	# Two scans: an object must look unreferenced twice to be reported.
+	echo scan >/sys/kernel/debug/kmemleak && sleep 6 &&
+		echo scan >/sys/kernel/debug/kmemleak || return 1
+	leaks=$(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)
+	echo "kmemleak: $leaks report(s) after two scans"
+	[ "$leaks" -eq 0 ] || { head -n 40 /sys/kernel/debug/kmemleak; return 1; }
+}
