@@ -37,7 +37,14 @@ const char * const xiova_dma_type_names[XIOVA_DMA_NR_TYPES] = {
 	[XIOVA_DMA_SQ]		= "DMA-SQ",
 };
 
-/* Serialises attach, detach and type changes; readers of the list use RCU. */
+/*
+ * xiova_dma_mutex serialises changes to the list and to a device's type;
+ * the DMA operations read the list under RCU. Attach and detach also hold
+ * xiova_dma_attach_mutex, from start to end (a detach's end includes
+ * removing the debugfs files, which waits for type writers, which take
+ * xiova_dma_mutex: hence two locks, this one outside).
+ */
+static DEFINE_MUTEX(xiova_dma_attach_mutex);
 static DEFINE_MUTEX(xiova_dma_mutex);
 static LIST_HEAD(xiova_dma_devs);
 
@@ -45,25 +52,20 @@ static LIST_HEAD(xiova_dma_devs);
  * xiova_dma_lookup() - the attached-device state of @dev
  * @dev: a device whose DMA operations are xiova_dma_ops
  *
- * Called from the DMA operations, possibly in atomic context. The state
- * outlives every call: it is freed only after the driver is gone and an
- * RCU grace period has passed.
+ * Called from the DMA operations, in any context, inside an RCU read
+ * section that covers every use of the result: detach frees the state
+ * only after a grace period.
  *
  * Return: the state, or NULL if @dev is not attached.
  */
 struct xiova_dma_dev *xiova_dma_lookup(struct device *dev)
 {
-	struct xiova_dma_dev *dd, *found = NULL;
+	struct xiova_dma_dev *dd;
 
-	rcu_read_lock();
-	list_for_each_entry_rcu(dd, &xiova_dma_devs, list) {
-		if (&dd->pdev->dev == dev) {
-			found = dd;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	return found;
+	list_for_each_entry_rcu(dd, &xiova_dma_devs, list)
+		if (&dd->pdev->dev == dev)
+			return dd;
+	return NULL;
 }
 
 static struct xiova_dma_dev *xiova_dma_find_pdev(struct pci_dev *pdev)
@@ -77,6 +79,28 @@ static struct xiova_dma_dev *xiova_dma_find_pdev(struct pci_dev *pdev)
 	return NULL;
 }
 
+/* By name, so that a device gone from the bus can still be detached. */
+static struct xiova_dma_dev *xiova_dma_find_name(const char *bdf)
+{
+	struct xiova_dma_dev *dd;
+
+	lockdep_assert_held(&xiova_dma_mutex);
+	list_for_each_entry(dd, &xiova_dma_devs, list)
+		if (!strcmp(pci_name(dd->pdev), bdf))
+			return dd;
+	return NULL;
+}
+
+/* Mappings the driver has not undone; 0 when it is quiet. */
+static s64 xiova_dma_live_mappings(struct xiova_dma_dev *dd)
+{
+	struct xiova_dma_stats sum;
+
+	xiova_dma_sum_stats(dd, &sum);
+	return sum.maps - sum.unmaps;
+}
+
+/* The device at "dddd:bb:ss.f" with a reference, or an ERR_PTR. */
 static struct pci_dev *xiova_dma_get_pdev(const char *bdf)
 {
 	unsigned int domain, bus, slot, fn;
@@ -234,16 +258,18 @@ static void xiova_dma_dev_free(struct xiova_dma_dev *dd)
 	kfree(dd);
 }
 
+/* The state of a device about to be attached; takes over @group's reference. */
 static struct xiova_dma_dev *xiova_dma_dev_create(struct pci_dev *pdev,
-						  struct iommu_group *group,
-						  enum xiova_dma_type type)
+						  struct iommu_group *group)
 {
 	struct xiova_dma_dev *dd;
 	int ret = -ENOMEM;
 
 	dd = kzalloc(sizeof(*dd), GFP_KERNEL);
-	if (!dd)
+	if (!dd) {
+		iommu_group_put(group);
 		return ERR_PTR(-ENOMEM);
+	}
 	dd->pdev = pci_dev_get(pdev);
 	dd->group = group;
 	INIT_LIST_HEAD(&dd->list);
@@ -255,14 +281,6 @@ static struct xiova_dma_dev *xiova_dma_dev_create(struct pci_dev *pdev,
 		ret = -EOPNOTSUPP;
 		goto fail;
 	}
-	ret = xiova_dma_init_iovad(dd);
-	if (ret) {
-		dd->iovad.granule = 0;
-		goto fail;
-	}
-	ret = xiova_dma_switch_fq(dd, type);
-	if (ret)
-		goto fail;
 	return dd;
 fail:
 	xiova_dma_dev_free(dd);
@@ -320,10 +338,9 @@ static int xiova_dma_attach_locked(struct pci_dev *pdev, enum xiova_dma_type typ
 	ret = xiova_dma_attachable(pdev, &group);
 	if (ret)
 		return ret;
-	/* On failure the group reference goes with the half-built state. */
-	dd = xiova_dma_dev_create(pdev, group, type);
+	dd = xiova_dma_dev_create(pdev, group);
 	if (IS_ERR(dd)) {
-		pci_err(pdev, "cannot set up an IOMMU domain: %pe\n", dd);
+		pci_err(pdev, "cannot allocate an IOMMU domain: %pe\n", dd);
 		return PTR_ERR(dd);
 	}
 	ret = iommu_attach_group(dd->domain, group);
@@ -333,7 +350,24 @@ static int xiova_dma_attach_locked(struct pci_dev *pdev, enum xiova_dma_type typ
 		xiova_dma_dev_free(dd);
 		return ret;
 	}
+	/*
+	 * Some IOMMU drivers (virtio) set the domain's geometry and become
+	 * able to flush only at the first attach: the IOVA space and the
+	 * flush queue are built after it.
+	 */
+	ret = xiova_dma_init_iovad(dd);
+	if (ret)
+		dd->iovad.granule = 0;
+	else
+		ret = xiova_dma_switch_fq(dd, type);
+	if (ret) {
+		pci_err(pdev, "cannot set up the IOVA space: %d\n", ret);
+		iommu_detach_group(dd->domain, group);
+		xiova_dma_dev_free(dd);
+		return ret;
+	}
 	dd->old_ops = get_dma_ops(&pdev->dev);
+	/* Published before the operations that look it up. */
 	list_add_tail_rcu(&dd->list, &xiova_dma_devs);
 	set_dma_ops(&pdev->dev, &xiova_dma_ops);
 	/* Unloading would leave the device with dangling operations. */
@@ -361,11 +395,13 @@ int xiova_dma_attach(const char *bdf, enum xiova_dma_type type)
 
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
+	mutex_lock(&xiova_dma_attach_mutex);
 	mutex_lock(&xiova_dma_mutex);
 	device_lock(&pdev->dev);
 	ret = xiova_dma_attach_locked(pdev, type);
 	device_unlock(&pdev->dev);
 	mutex_unlock(&xiova_dma_mutex);
+	mutex_unlock(&xiova_dma_attach_mutex);
 	pci_dev_put(pdev);
 	return ret;
 }
@@ -374,29 +410,30 @@ int xiova_dma_attach(const char *bdf, enum xiova_dma_type type)
 static int xiova_dma_unlink_locked(struct xiova_dma_dev *dd)
 {
 	struct device *dev = &dd->pdev->dev;
+	s64 live;
 
 	if (dev->driver) {
 		pci_err(dd->pdev, "driver %s is bound: unbind it before detaching\n",
 			dev->driver->name);
 		return -EBUSY;
 	}
-	list_del_rcu(&dd->list);
+	/* An unbound driver may still unmap later (page pools do). */
+	live = xiova_dma_live_mappings(dd);
+	if (live) {
+		pci_err(dd->pdev, "%lld mappings are still live: not detaching\n", live);
+		return -EBUSY;
+	}
 	set_dma_ops(dev, dd->old_ops);
+	list_del_rcu(&dd->list);
 	iommu_detach_group(dd->domain, dd->group);
 	return 0;
 }
 
 static void xiova_dma_release(struct xiova_dma_dev *dd)
 {
-	struct xiova_dma_stats sum;
-
 	/* debugfs_remove() waits for file operations still running on @dd. */
 	xiova_dma_debugfs_remove(dd);
 	synchronize_rcu();
-	xiova_dma_sum_stats(dd, &sum);
-	if (sum.maps != sum.unmaps)
-		pci_warn(dd->pdev, "%lld mappings left by the driver; freed with the domain\n",
-			 (long long)(sum.maps - sum.unmaps));
 	pci_info(dd->pdev, "detached: back to the default IOMMU domain\n");
 	xiova_dma_dev_free(dd);
 	module_put(THIS_MODULE);
@@ -407,7 +444,7 @@ static void xiova_dma_release(struct xiova_dma_dev *dd)
  * @bdf: its PCI address
  *
  * Return: 0, or -EINVAL (bad address), -ENODEV (no such device), -ENOENT
- * (not attached), -EBUSY (a driver is bound).
+ * (not attached), -EBUSY (a driver is bound, or mappings are live).
  */
 int xiova_dma_detach(const char *bdf)
 {
@@ -415,21 +452,26 @@ int xiova_dma_detach(const char *bdf)
 	struct xiova_dma_dev *dd;
 	int ret = -ENOENT;
 
-	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
+	if (PTR_ERR_OR_ZERO(pdev) == -EINVAL)
+		return -EINVAL;
+	mutex_lock(&xiova_dma_attach_mutex);
 	mutex_lock(&xiova_dma_mutex);
-	dd = xiova_dma_find_pdev(pdev);
+	dd = xiova_dma_find_name(bdf);
 	if (dd) {
-		device_lock(&pdev->dev);
+		device_lock(&dd->pdev->dev);
 		ret = xiova_dma_unlink_locked(dd);
-		device_unlock(&pdev->dev);
+		device_unlock(&dd->pdev->dev);
+	} else if (IS_ERR(pdev)) {
+		ret = PTR_ERR(pdev);
 	} else {
 		pci_err(pdev, "not attached to " KBUILD_MODNAME "\n");
 	}
 	mutex_unlock(&xiova_dma_mutex);
 	if (!ret)
 		xiova_dma_release(dd);
-	pci_dev_put(pdev);
+	mutex_unlock(&xiova_dma_attach_mutex);
+	if (!IS_ERR(pdev))
+		pci_dev_put(pdev);
 	return ret;
 }
 
@@ -461,6 +503,12 @@ int xiova_dma_set_type(struct xiova_dma_dev *dd, enum xiova_dma_type type)
 	if (dev->driver && !(dd->type == XIOVA_DMA_STRICT && type != XIOVA_DMA_STRICT)) {
 		pci_err(dd->pdev, "driver %s is bound: only %s to a lazy type may change live\n",
 			dev->driver->name, xiova_dma_type_names[XIOVA_DMA_STRICT]);
+		ret = -EBUSY;
+		goto out;
+	}
+	/* A queue is torn down only when no unmap can still reach it. */
+	if (dd->fq && xiova_dma_live_mappings(dd)) {
+		pci_err(dd->pdev, "mappings are still live: the flush queue stays\n");
 		ret = -EBUSY;
 		goto out;
 	}

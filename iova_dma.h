@@ -170,6 +170,7 @@ int xiova_dma_devices_show(struct seq_file *m, void *unused);
 extern const struct dma_map_ops xiova_dma_ops;
 
 /* iova_dma_fq.c */
+void xiova_dma_flush_all(struct iommu_domain *domain);
 struct xiova_dma_fq *xiova_dma_fq_create(struct xiova_dma_dev *dd,
 					 enum xiova_dma_type type);
 void xiova_dma_fq_destroy(struct xiova_dma_fq *fq);

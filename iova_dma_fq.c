@@ -46,24 +46,31 @@ static void xiova_dma_fq_ring_reap(struct xiova_dma_fq *fq,
 	}
 }
 
-/*
- * 6.1's virtio-iommu has no flush_iotlb_all: its unmaps queue requests
- * that its iotlb_sync completes, all of them, whatever the gather says.
- * That makes an empty sync its flush of everything.
+/**
+ * xiova_dma_flush_all() - invalidate every IOTLB entry of a domain
+ * @domain: the domain, attached
+ *
+ * 6.1's virtio-iommu has no flush_iotlb_all (and is the only x86 IOMMU
+ * driver without one): its unmaps queue requests that its iotlb_sync
+ * completes, all of them, whatever the gather says. That makes an empty
+ * sync its flush of everything.
  */
-static void xiova_dma_fq_flush(struct xiova_dma_fq *fq)
+void xiova_dma_flush_all(struct iommu_domain *domain)
 {
-	struct iommu_domain *domain = fq->dd->domain;
+	struct iommu_iotlb_gather gather;
 
-	atomic64_inc(&fq->flush_start);
 	if (domain->ops->flush_iotlb_all) {
 		domain->ops->flush_iotlb_all(domain);
-	} else {
-		struct iommu_iotlb_gather gather;
-
-		iommu_iotlb_gather_init(&gather);
-		iommu_iotlb_sync(domain, &gather);
+		return;
 	}
+	iommu_iotlb_gather_init(&gather);
+	iommu_iotlb_sync(domain, &gather);
+}
+
+static void xiova_dma_fq_flush(struct xiova_dma_fq *fq)
+{
+	atomic64_inc(&fq->flush_start);
+	xiova_dma_flush_all(fq->dd->domain);
 	atomic64_inc(&fq->flush_finish);
 }
 
@@ -112,7 +119,11 @@ void xiova_dma_fq_queue(struct xiova_dma_fq *fq, unsigned long pfn,
 	spin_lock_irqsave(&ring->lock, flags);
 	/* What other CPUs' flushes already covered makes room first. */
 	xiova_dma_fq_ring_reap(fq, ring);
-	if (xiova_dma_fq_ring_full(ring)) {
+	/*
+	 * Another CPU's flush may be between its start and its finish, which
+	 * leaves our entries uncovered: flush until the ring has room.
+	 */
+	while (xiova_dma_fq_ring_full(ring)) {
 		xiova_dma_fq_flush(fq);
 		this_cpu_add(fq->dd->stats->fq_full_flushes, 1);
 		xiova_dma_fq_ring_reap(fq, ring);

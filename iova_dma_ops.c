@@ -92,88 +92,135 @@ fail:
 }
 
 /*
- * Unmaps [@dma_addr, @dma_addr + @size) and frees its IOVA, at once
- * (strict) or after the next IOTLB flush (lazy). @mapped is how much of
- * the range was mapped: scatterlists leave their padding unmapped.
+ * The end of an unmap whose page-table entries are gone: the IOTLB synced
+ * and the IOVA freed at once (strict), or both left to the flush queue.
  */
-static void __xiova_dma_unmap(struct xiova_dma_dev *dd, dma_addr_t dma_addr,
-			      size_t size, size_t mapped)
+static void xiova_dma_unmap_done(struct xiova_dma_dev *dd, struct xiova_dma_fq *fq,
+				 struct iommu_iotlb_gather *gather, dma_addr_t iova,
+				 size_t size)
 {
 	struct xiova_domain *iovad = &dd->iovad;
-	size_t off = xiova_offset(iovad, dma_addr);
-	struct iommu_iotlb_gather gather;
-	struct xiova_dma_fq *fq;
-	size_t unmapped;
 
-	dma_addr -= off;
-	size = xiova_align(iovad, size + off);
-	iommu_iotlb_gather_init(&gather);
-	fq = READ_ONCE(dd->fq);
-	gather.queued = fq;
-
-	unmapped = iommu_unmap_fast(dd->domain, dma_addr, size, &gather);
-	if (unlikely(unmapped < mapped)) {
-		/* An address that was never mapped: keep the IOVA out of reuse. */
-		dev_err_ratelimited(&dd->pdev->dev, "unmap of %pad+%zu found %zu bytes mapped\n",
-				    &dma_addr, size, unmapped);
-		iommu_iotlb_sync(dd->domain, &gather);
-		return;
-	}
 	this_cpu_add(dd->stats->unmaps, 1);
 	if (fq) {
 		this_cpu_add(dd->stats->fq_queued, 1);
-		xiova_dma_fq_queue(fq, xiova_pfn(iovad, dma_addr),
-				   size >> xiova_shift(iovad), &gather.freelist);
+		xiova_dma_fq_queue(fq, xiova_pfn(iovad, iova), size >> xiova_shift(iovad),
+				   &gather->freelist);
 		return;
 	}
-	iommu_iotlb_sync(dd->domain, &gather);
+	iommu_iotlb_sync(dd->domain, gather);
 	this_cpu_add(dd->stats->iotlb_syncs, 1);
-	xiova_free_fast(iovad, xiova_pfn(iovad, dma_addr), size >> xiova_shift(iovad));
+	xiova_free_fast(iovad, xiova_pfn(iovad, iova), size >> xiova_shift(iovad));
+}
+
+/* Unmaps @len granule-aligned bytes at @iova; false if less was mapped. */
+static bool xiova_dma_unmap_piece(struct xiova_dma_dev *dd,
+				  struct iommu_iotlb_gather *gather,
+				  dma_addr_t iova, size_t len)
+{
+	size_t unmapped = iommu_unmap_fast(dd->domain, iova, len, gather);
+
+	if (likely(unmapped >= len))
+		return true;
+	dev_err_ratelimited(&dd->pdev->dev, "unmap of %pad+%zu found %zu bytes mapped\n",
+			    &iova, len, unmapped);
+	return false;
+}
+
+/*
+ * An unmap of an address that was not (wholly) mapped: whatever was
+ * undone is flushed, and the IOVA is kept out of reuse rather than freed
+ * on a guess. A queued gather carries no range (the IOMMU driver expects
+ * a full flush), so the flush is a full one then.
+ */
+static void xiova_dma_unmap_failed(struct xiova_dma_dev *dd,
+				   struct iommu_iotlb_gather *gather)
+{
+	if (!gather->queued) {
+		iommu_iotlb_sync(dd->domain, gather);
+		return;
+	}
+	xiova_dma_flush_all(dd->domain);
+	put_pages_list(&gather->freelist);
+}
+
+static void __xiova_dma_unmap(struct xiova_dma_dev *dd, dma_addr_t dma_addr,
+			      size_t size)
+{
+	size_t off = xiova_offset(&dd->iovad, dma_addr);
+	struct iommu_iotlb_gather gather;
+	struct xiova_dma_fq *fq;
+
+	dma_addr -= off;
+	size = xiova_align(&dd->iovad, size + off);
+	iommu_iotlb_gather_init(&gather);
+	fq = READ_ONCE(dd->fq);
+	gather.queued = fq;
+	if (xiova_dma_unmap_piece(dd, &gather, dma_addr, size))
+		xiova_dma_unmap_done(dd, fq, &gather, dma_addr, size);
+	else
+		xiova_dma_unmap_failed(dd, &gather);
 }
 
 static void xiova_dma_unmap_bytes(struct xiova_dma_dev *dd, dma_addr_t dma_addr,
 				  size_t size)
 {
-	size_t len = xiova_align(&dd->iovad, size + xiova_offset(&dd->iovad, dma_addr));
-
 	this_cpu_add(dd->stats->unmap_bytes, size);
-	__xiova_dma_unmap(dd, dma_addr, size, len);
+	__xiova_dma_unmap(dd, dma_addr, size);
+}
+
+/*
+ * Every operation looks its device up and uses it inside one RCU read
+ * section: detach frees the state only after a grace period, so an
+ * operation that raced with it finishes on live state.
+ */
+static dma_addr_t xiova_dma_map_phys(struct device *dev, phys_addr_t phys,
+				     size_t size, int prot, u64 dma_mask)
+{
+	dma_addr_t iova = DMA_MAPPING_ERROR;
+	struct xiova_dma_dev *dd;
+
+	rcu_read_lock();
+	dd = xiova_dma_lookup(dev);
+	if (!WARN_ON_ONCE(!dd))
+		iova = __xiova_dma_map(dd, dev, phys, size, prot, dma_mask);
+	rcu_read_unlock();
+	return iova;
+}
+
+static void xiova_dma_unmap(struct device *dev, dma_addr_t dma_handle, size_t size)
+{
+	struct xiova_dma_dev *dd;
+
+	rcu_read_lock();
+	dd = xiova_dma_lookup(dev);
+	if (!WARN_ON_ONCE(!dd))
+		xiova_dma_unmap_bytes(dd, dma_handle, size);
+	rcu_read_unlock();
 }
 
 static dma_addr_t xiova_dma_map_page(struct device *dev, struct page *page,
 				     unsigned long offset, size_t size,
 				     enum dma_data_direction dir, unsigned long attrs)
 {
-	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
-
-	if (WARN_ON_ONCE(!dd))
-		return DMA_MAPPING_ERROR;
-	return __xiova_dma_map(dd, dev, page_to_phys(page) + offset, size,
-			       xiova_dma_prot(dev, dir, attrs), dma_get_mask(dev));
+	return xiova_dma_map_phys(dev, page_to_phys(page) + offset, size,
+				  xiova_dma_prot(dev, dir, attrs), dma_get_mask(dev));
 }
 
 static void xiova_dma_unmap_page(struct device *dev, dma_addr_t dma_handle,
 				 size_t size, enum dma_data_direction dir,
 				 unsigned long attrs)
 {
-	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
-
-	if (WARN_ON_ONCE(!dd))
-		return;
-	xiova_dma_unmap_bytes(dd, dma_handle, size);
+	xiova_dma_unmap(dev, dma_handle, size);
 }
 
 static dma_addr_t xiova_dma_map_resource(struct device *dev, phys_addr_t phys,
 					 size_t size, enum dma_data_direction dir,
 					 unsigned long attrs)
 {
-	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
-
-	if (WARN_ON_ONCE(!dd))
-		return DMA_MAPPING_ERROR;
-	return __xiova_dma_map(dd, dev, phys, size,
-			       xiova_dma_prot(dev, dir, attrs) | IOMMU_MMIO,
-			       dma_get_mask(dev));
+	return xiova_dma_map_phys(dev, phys, size,
+				  xiova_dma_prot(dev, dir, attrs) | IOMMU_MMIO,
+				  dma_get_mask(dev));
 }
 
 /*
@@ -226,10 +273,10 @@ static void xiova_dma_sg_restore(struct scatterlist *sg, int nents, dma_addr_t i
 	}
 }
 
-static int xiova_dma_map_sg(struct device *dev, struct scatterlist *sg, int nents,
-			    enum dma_data_direction dir, unsigned long attrs)
+static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
+			      struct scatterlist *sg, int nents,
+			      enum dma_data_direction dir, unsigned long attrs)
 {
-	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
 	unsigned long mask = dma_get_seg_boundary(dev);
 	int prot = xiova_dma_prot(dev, dir, attrs);
 	struct scatterlist *s;
@@ -237,8 +284,6 @@ static int xiova_dma_map_sg(struct device *dev, struct scatterlist *sg, int nent
 	dma_addr_t iova;
 	int i, ret = -ENOMEM;
 
-	if (WARN_ON_ONCE(!dd))
-		return -EINVAL;
 	/*
 	 * Each entry becomes granule-aligned, its offset into the granule and
 	 * its length stashed in its DMA fields until the IOVA is known.
@@ -286,48 +331,87 @@ restore:
 	return ret;
 }
 
+static int xiova_dma_map_sg(struct device *dev, struct scatterlist *sg, int nents,
+			    enum dma_data_direction dir, unsigned long attrs)
+{
+	struct xiova_dma_dev *dd;
+	int ret = -EINVAL;
+
+	rcu_read_lock();
+	dd = xiova_dma_lookup(dev);
+	if (!WARN_ON_ONCE(!dd))
+		ret = __xiova_dma_map_sg(dd, dev, sg, nents, dir, attrs);
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * Each entry is unmapped on its own: the padding between entries was
+ * never mapped, and IOMMU drivers that count what they unmap (virtio,
+ * AMD) stop at a hole. The IOVA is then freed, or queued, as one range.
+ */
+static void __xiova_dma_unmap_sg(struct xiova_dma_dev *dd, struct scatterlist *sg,
+				 int nents)
+{
+	struct xiova_domain *iovad = &dd->iovad;
+	dma_addr_t start = sg_dma_address(sg) - xiova_offset(iovad, sg_dma_address(sg));
+	dma_addr_t end = start;
+	struct iommu_iotlb_gather gather;
+	struct xiova_dma_fq *fq;
+	struct scatterlist *s;
+	size_t bytes = 0;
+	bool ok = true;
+	int i;
+
+	iommu_iotlb_gather_init(&gather);
+	fq = READ_ONCE(dd->fq);
+	gather.queued = fq;
+	for_each_sg(sg, s, nents, i) {
+		size_t off = xiova_offset(iovad, sg_dma_address(s));
+		size_t len = xiova_align(iovad, sg_dma_len(s) + off);
+
+		bytes += sg_dma_len(s);
+		if (!len)
+			continue;
+		ok &= xiova_dma_unmap_piece(dd, &gather, sg_dma_address(s) - off, len);
+		end = max_t(dma_addr_t, end, sg_dma_address(s) - off + len);
+	}
+	this_cpu_add(dd->stats->unmap_bytes, bytes);
+	if (ok)
+		xiova_dma_unmap_done(dd, fq, &gather, start, end - start);
+	else
+		xiova_dma_unmap_failed(dd, &gather);
+}
+
 static void xiova_dma_unmap_sg(struct device *dev, struct scatterlist *sg, int nents,
 			       enum dma_data_direction dir, unsigned long attrs)
 {
-	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
-	dma_addr_t start = sg_dma_address(sg), end = start;
-	size_t mapped = 0, bytes = 0;
-	struct scatterlist *s;
-	int i;
+	struct xiova_dma_dev *dd;
 
-	if (WARN_ON_ONCE(!dd))
-		return;
-	for_each_sg(sg, s, nents, i) {
-		if (!sg_dma_len(s))
-			break;
-		end = sg_dma_address(s) + sg_dma_len(s);
-		mapped += xiova_align(&dd->iovad, sg_dma_len(s) +
-				      xiova_offset(&dd->iovad, sg_dma_address(s)));
-		bytes += sg_dma_len(s);
-	}
-	this_cpu_add(dd->stats->unmap_bytes, bytes);
-	__xiova_dma_unmap(dd, start, end - start, mapped);
+	rcu_read_lock();
+	dd = xiova_dma_lookup(dev);
+	if (!WARN_ON_ONCE(!dd))
+		__xiova_dma_unmap_sg(dd, sg, nents);
+	rcu_read_unlock();
 }
 
 /* Zeroed, physically contiguous pages mapped for the device, or NULL. */
 static struct page *__xiova_dma_alloc(struct device *dev, size_t size,
 				      dma_addr_t *handle, int prot, gfp_t gfp)
 {
-	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
 	unsigned int order = get_order(size);
 	struct page *page;
 
-	if (WARN_ON_ONCE(!dd))
-		return NULL;
-	/* The IOMMU reaches all of memory: zone modifiers would only limit us. */
+	/*
+	 * The IOMMU reaches all of memory: zone modifiers would only limit
+	 * us. The pages come first, outside RCU, since @gfp may sleep.
+	 */
 	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
 	page = alloc_pages_node(dev_to_node(dev), gfp | __GFP_ZERO, order);
-	if (!page) {
-		this_cpu_add(dd->stats->map_errors, 1);
+	if (!page)
 		return NULL;
-	}
-	*handle = __xiova_dma_map(dd, dev, page_to_phys(page), PAGE_SIZE << order,
-				  prot, dev->coherent_dma_mask);
+	*handle = xiova_dma_map_phys(dev, page_to_phys(page), PAGE_SIZE << order,
+				     prot, dev->coherent_dma_mask);
 	if (*handle == DMA_MAPPING_ERROR) {
 		__free_pages(page, order);
 		return NULL;
@@ -338,12 +422,9 @@ static struct page *__xiova_dma_alloc(struct device *dev, size_t size,
 static void __xiova_dma_free(struct device *dev, size_t size, struct page *page,
 			     dma_addr_t handle)
 {
-	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
 	unsigned int order = get_order(size);
 
-	if (WARN_ON_ONCE(!dd))
-		return;
-	xiova_dma_unmap_bytes(dd, handle, PAGE_SIZE << order);
+	xiova_dma_unmap(dev, handle, PAGE_SIZE << order);
 	__free_pages(page, order);
 }
 
@@ -402,10 +483,13 @@ static int xiova_dma_get_sgtable(struct device *dev, struct sg_table *sgt,
 
 static void xiova_dma_count_sync(struct device *dev)
 {
-	struct xiova_dma_dev *dd = xiova_dma_lookup(dev);
+	struct xiova_dma_dev *dd;
 
+	rcu_read_lock();
+	dd = xiova_dma_lookup(dev);
 	if (dd)
 		this_cpu_add(dd->stats->syncs, 1);
+	rcu_read_unlock();
 }
 
 static void xiova_dma_sync_single(struct device *dev, dma_addr_t dma_handle,
