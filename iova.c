@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 
 #include "iova_internal.h"
+#include "iova_trace.h"
 
 static struct kmem_cache *xiova_node_cache;
 static unsigned int xiova_cache_users;
@@ -201,7 +202,13 @@ void xiova_put_domain(struct xiova_domain *iovad)
 {
 	struct xiova *iova, *tmp;
 
+	/* Traced while the domain still has its id. */
+	if (iovad->rcaches)
+		trace_flush_all(iovad, XIOVA_FLUSH_TEARDOWN, -1);
 	xiova_debugfs_remove_domain(iovad);
+	/* Before the magazines are freed: what they hold is what is checked. */
+	if (xiova_debug_checks && iovad->rcaches)
+		xiova_audit_domain(iovad);
 	if (iovad->rcaches)
 		xiova_free_rcaches(iovad);
 	rbtree_postorder_for_each_entry_safe(iova, tmp, &iovad->rbroot, node)
@@ -369,21 +376,18 @@ full:
 }
 
 /**
- * xiova_alloc() - allocate a range from the rbtree
+ * xiova_alloc_tree() - xiova_alloc() without its trace event
  * @iovad: the domain
  * @size: number of pfns, at least 1
  * @limit_pfn: highest pfn the range may use (inclusive)
  * @size_aligned: align the first pfn to @size rounded up to a power of two
  *
- * Searches top-down from @limit_pfn to the domain's start pfn. A limit at
- * or above the anchor means no limit (the kernel's alloc_iova() wraps and
- * fails there). Any context.
+ * xiova_alloc_fast() traces its tree allocations itself, as fast ones.
  *
- * Return: the new range, or NULL when nothing fits, on a bad argument, or
- * when no memory is left for the node.
+ * Return: as xiova_alloc().
  */
-struct xiova *xiova_alloc(struct xiova_domain *iovad, unsigned long size,
-			  unsigned long limit_pfn, bool size_aligned)
+struct xiova *xiova_alloc_tree(struct xiova_domain *iovad, unsigned long size,
+			       unsigned long limit_pfn, bool size_aligned)
 {
 	struct xiova *new;
 
@@ -406,6 +410,31 @@ struct xiova *xiova_alloc(struct xiova_domain *iovad, unsigned long size,
 		return NULL;
 	}
 	return new;
+}
+
+/**
+ * xiova_alloc() - allocate a range from the rbtree
+ * @iovad: the domain
+ * @size: number of pfns, at least 1
+ * @limit_pfn: highest pfn the range may use (inclusive)
+ * @size_aligned: align the first pfn to @size rounded up to a power of two
+ *
+ * Searches top-down from @limit_pfn to the domain's start pfn. A limit at
+ * or above the anchor means no limit (the kernel's alloc_iova() wraps and
+ * fails there). Any context.
+ *
+ * Return: the new range, or NULL when nothing fits, on a bad argument, or
+ * when no memory is left for the node.
+ */
+struct xiova *xiova_alloc(struct xiova_domain *iovad, unsigned long size,
+			  unsigned long limit_pfn, bool size_aligned)
+{
+	struct xiova *iova = xiova_alloc_tree(iovad, size, limit_pfn,
+					      size_aligned);
+
+	trace_alloc(iovad, iova ? iova->pfn_lo : 0, size, limit_pfn, false,
+		    iova ? XIOVA_ALLOC_TREE : XIOVA_ALLOC_FAIL);
+	return iova;
 }
 EXPORT_SYMBOL_NS_GPL(xiova_alloc, XIOVA);
 
@@ -510,11 +539,44 @@ void __xiova_free(struct xiova_domain *iovad, struct xiova *iova)
 		spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
 		return;
 	}
+	trace_free(iovad, iova->pfn_lo, xiova_size(iova), false);
 	xiova_remove_locked(iovad, iova);
 	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
 	xiova_node_free(iova);
 }
 EXPORT_SYMBOL_NS_GPL(__xiova_free, XIOVA);
+
+/* The free event comes before the range is unlinked and can be reused. */
+static void xiova_free_pfn(struct xiova_domain *iovad, unsigned long pfn,
+			   bool traced)
+{
+	unsigned long flags;
+	struct xiova *iova;
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	iova = xiova_find_locked(iovad, pfn);
+	if (!xiova_may_free(iovad, iova, pfn)) {
+		spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+		return;
+	}
+	if (traced)
+		trace_free(iovad, iova->pfn_lo, xiova_size(iova), false);
+	xiova_remove_locked(iovad, iova);
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	xiova_node_free(iova);
+}
+
+/**
+ * xiova_free_tree() - xiova_free() without its trace event
+ * @iovad: the domain
+ * @pfn: any pfn inside a range
+ *
+ * For xiova_free_fast(), which has traced the free already.
+ */
+void xiova_free_tree(struct xiova_domain *iovad, unsigned long pfn)
+{
+	xiova_free_pfn(iovad, pfn, false);
+}
 
 /**
  * xiova_free() - free the range holding a pfn
@@ -526,18 +588,7 @@ EXPORT_SYMBOL_NS_GPL(__xiova_free, XIOVA);
  */
 void xiova_free(struct xiova_domain *iovad, unsigned long pfn)
 {
-	unsigned long flags;
-	struct xiova *iova;
-
-	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
-	iova = xiova_find_locked(iovad, pfn);
-	if (!xiova_may_free(iovad, iova, pfn)) {
-		spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
-		return;
-	}
-	xiova_remove_locked(iovad, iova);
-	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
-	xiova_node_free(iova);
+	xiova_free_pfn(iovad, pfn, true);
 }
 EXPORT_SYMBOL_NS_GPL(xiova_free, XIOVA);
 

@@ -223,6 +223,7 @@ int xiova_debugfs_init(void)
 	xiova_debugfs_root = root;
 	debugfs_create_file("domains", 0400, root, NULL, &xiova_domains_fops);
 	xiova_testctl_init(root);
+	xiova_audit_debugfs_init(root);
 	return 0;
 }
 

@@ -29,6 +29,10 @@
 
 #include "iova_dma.h"
 
+/* The module's one instance of its tracepoints. */
+#define CREATE_TRACE_POINTS
+#include "iova_dma_trace.h"
+
 MODULE_IMPORT_NS(XIOVA);
 
 const char * const xiova_dma_type_names[XIOVA_DMA_NR_TYPES] = {

@@ -174,6 +174,7 @@ void xiova_dma_flush_all(struct iommu_domain *domain);
 struct xiova_dma_fq *xiova_dma_fq_create(struct xiova_dma_dev *dd,
 					 enum xiova_dma_type type);
 void xiova_dma_fq_destroy(struct xiova_dma_fq *fq);
+void xiova_dma_fq_reclaim(struct xiova_dma_fq *fq);
 void xiova_dma_fq_queue(struct xiova_dma_fq *fq, unsigned long pfn,
 			unsigned long pages, struct list_head *freelist);
 

@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 
 #include "iova_dma.h"
+#include "iova_dma_trace.h"
 
 static bool xiova_dma_fq_ring_full(struct xiova_dma_fq_ring *ring)
 {
@@ -67,6 +68,17 @@ void xiova_dma_flush_all(struct iommu_domain *domain)
 	iommu_iotlb_sync(domain, &gather);
 }
 
+/*
+ * Entries reaped since the head was at @head, for the fq_flush event. A
+ * flush covers every queue but reaps only those its caller visits: other
+ * CPUs free what it covered in theirs at their next unmap, untraced.
+ */
+static unsigned int xiova_dma_fq_reaped(struct xiova_dma_fq_ring *ring,
+					unsigned int head)
+{
+	return (ring->head + ring->size - head) % ring->size;
+}
+
 static void xiova_dma_fq_flush(struct xiova_dma_fq *fq)
 {
 	atomic64_inc(&fq->flush_start);
@@ -74,24 +86,49 @@ static void xiova_dma_fq_flush(struct xiova_dma_fq *fq)
 	atomic64_inc(&fq->flush_finish);
 }
 
-static void xiova_dma_fq_timeout(struct timer_list *t)
+/* Flushes the IOTLB and frees what every ring queued before the flush. */
+static void xiova_dma_fq_flush_reap(struct xiova_dma_fq *fq, int reason)
 {
-	struct xiova_dma_fq *fq = from_timer(fq, t, timer);
-	unsigned int i;
+	unsigned int i, freed = 0;
 
-	atomic_set(&fq->timer_on, 0);
-	atomic64_inc(&fq->timeouts);
 	xiova_dma_fq_flush(fq);
 	for (i = 0; i < fq->nr_rings; i++) {
 		struct xiova_dma_fq_ring *ring = fq->rings[i];
 		unsigned long flags;
+		unsigned int head;
 
 		if (!ring)
 			continue;
 		spin_lock_irqsave(&ring->lock, flags);
+		head = ring->head;
 		xiova_dma_fq_ring_reap(fq, ring);
+		if (trace_fq_flush_enabled())
+			freed += xiova_dma_fq_reaped(ring, head);
 		spin_unlock_irqrestore(&ring->lock, flags);
 	}
+	trace_fq_flush(fq, reason, freed);
+}
+
+static void xiova_dma_fq_timeout(struct timer_list *t)
+{
+	struct xiova_dma_fq *fq = from_timer(fq, t, timer);
+
+	atomic_set(&fq->timer_on, 0);
+	atomic64_inc(&fq->timeouts);
+	xiova_dma_fq_flush_reap(fq, XIOVA_DMA_FLUSH_TIMER);
+}
+
+/**
+ * xiova_dma_fq_reclaim() - give every queued IOVA back to the allocator now
+ * @fq: the device's flush queues
+ *
+ * For an allocation that failed: a single queue holds up to 32767 ranges,
+ * enough to exhaust a device with a small DMA mask until its 1 s timer
+ * fires. Any context.
+ */
+void xiova_dma_fq_reclaim(struct xiova_dma_fq *fq)
+{
+	xiova_dma_fq_flush_reap(fq, XIOVA_DMA_FLUSH_RECLAIM);
 }
 
 /**
@@ -124,9 +161,13 @@ void xiova_dma_fq_queue(struct xiova_dma_fq *fq, unsigned long pfn,
 	 * leaves our entries uncovered: flush until the ring has room.
 	 */
 	while (xiova_dma_fq_ring_full(ring)) {
+		unsigned int head = ring->head;
+
 		xiova_dma_fq_flush(fq);
 		this_cpu_add(fq->dd->stats->fq_full_flushes, 1);
 		xiova_dma_fq_ring_reap(fq, ring);
+		trace_fq_flush(fq, XIOVA_DMA_FLUSH_FULL,
+			       xiova_dma_fq_reaped(ring, head));
 	}
 	e = &ring->entries[ring->tail];
 	ring->tail = (ring->tail + 1) % ring->size;
@@ -203,7 +244,7 @@ fail:
  */
 void xiova_dma_fq_destroy(struct xiova_dma_fq *fq)
 {
-	unsigned int i;
+	unsigned int i, freed = 0;
 
 	del_timer_sync(&fq->timer);
 	xiova_dma_fq_flush(fq);
@@ -212,10 +253,13 @@ void xiova_dma_fq_destroy(struct xiova_dma_fq *fq)
 
 		if (!ring)
 			continue;
-		for (; ring->head != ring->tail; ring->head = (ring->head + 1) % ring->size)
+		for (; ring->head != ring->tail; ring->head = (ring->head + 1) % ring->size) {
 			xiova_dma_fq_free_entry(fq, &ring->entries[ring->head]);
+			freed++;
+		}
 		kvfree(ring);
 	}
+	trace_fq_flush(fq, XIOVA_DMA_FLUSH_TEARDOWN, freed);
 	kfree(fq->rings);
 	kfree(fq);
 }

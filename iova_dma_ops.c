@@ -26,6 +26,7 @@
 #include <linux/scatterlist.h>
 
 #include "iova_dma.h"
+#include "iova_dma_trace.h"
 
 static int xiova_dma_prot(struct device *dev, enum dma_data_direction dir,
 			  unsigned long attrs)
@@ -64,6 +65,11 @@ static dma_addr_t xiova_dma_alloc_iova(struct xiova_dma_dev *dd, struct device *
 		pfn = xiova_alloc_fast(iovad, pages, DMA_BIT_MASK(32) >> shift, false);
 	if (!pfn)
 		pfn = xiova_alloc_fast(iovad, pages, dma_limit >> shift, true);
+	/* Unmapped ranges may be waiting in a flush queue: have them back. */
+	if (!pfn && READ_ONCE(dd->fq)) {
+		xiova_dma_fq_reclaim(READ_ONCE(dd->fq));
+		pfn = xiova_alloc_fast(iovad, pages, dma_limit >> shift, true);
+	}
 	return (dma_addr_t)pfn << shift;
 }
 
@@ -85,6 +91,7 @@ static dma_addr_t __xiova_dma_map(struct xiova_dma_dev *dd, struct device *dev,
 	}
 	this_cpu_add(dd->stats->maps, 1);
 	this_cpu_add(dd->stats->map_bytes, size);
+	trace_map(dd, iova + off, size, phys, prot);
 	return iova + off;
 fail:
 	this_cpu_add(dd->stats->map_errors, 1);
@@ -148,13 +155,13 @@ static void __xiova_dma_unmap(struct xiova_dma_dev *dd, dma_addr_t dma_addr,
 			      size_t size)
 {
 	size_t off = xiova_offset(&dd->iovad, dma_addr);
+	struct xiova_dma_fq *fq = READ_ONCE(dd->fq);
 	struct iommu_iotlb_gather gather;
-	struct xiova_dma_fq *fq;
 
+	trace_unmap(dd, dma_addr, size, fq);
 	dma_addr -= off;
 	size = xiova_align(&dd->iovad, size + off);
 	iommu_iotlb_gather_init(&gather);
-	fq = READ_ONCE(dd->fq);
 	gather.queued = fq;
 	if (xiova_dma_unmap_piece(dd, &gather, dma_addr, size))
 		xiova_dma_unmap_done(dd, fq, &gather, dma_addr, size);
@@ -323,6 +330,7 @@ static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
 		xiova_dma_sg_restore(sg, nents, iova, mask);
 		this_cpu_add(dd->stats->maps, 1);
 		this_cpu_add(dd->stats->map_bytes, bytes);
+		trace_map(dd, sg_dma_address(sg), bytes, sg_phys(sg), prot);
 		return nents;
 	}
 restore:
@@ -355,7 +363,8 @@ static void __xiova_dma_unmap_sg(struct xiova_dma_dev *dd, struct scatterlist *s
 {
 	struct xiova_domain *iovad = &dd->iovad;
 	dma_addr_t start = sg_dma_address(sg) - xiova_offset(iovad, sg_dma_address(sg));
-	dma_addr_t end = start;
+	/* Inclusive: a range may end at the very top of a 64-bit aperture. */
+	dma_addr_t last = start;
 	struct iommu_iotlb_gather gather;
 	struct xiova_dma_fq *fq;
 	struct scatterlist *s;
@@ -374,11 +383,12 @@ static void __xiova_dma_unmap_sg(struct xiova_dma_dev *dd, struct scatterlist *s
 		if (!len)
 			continue;
 		ok &= xiova_dma_unmap_piece(dd, &gather, sg_dma_address(s) - off, len);
-		end = max_t(dma_addr_t, end, sg_dma_address(s) - off + len);
+		last = max_t(dma_addr_t, last, sg_dma_address(s) - off + len - 1);
 	}
 	this_cpu_add(dd->stats->unmap_bytes, bytes);
+	trace_unmap(dd, sg_dma_address(sg), bytes, fq);
 	if (ok)
-		xiova_dma_unmap_done(dd, fq, &gather, start, end - start);
+		xiova_dma_unmap_done(dd, fq, &gather, start, last - start + 1);
 	else
 		xiova_dma_unmap_failed(dd, &gather);
 }

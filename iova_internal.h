@@ -34,6 +34,8 @@
 
 /* Internal node flag: the range sits in a magazine (debug checks only). */
 #define XIOVA_F_CACHED		BIT(1)
+/* Internal node flag: a teardown audit found the range in a magazine. */
+#define XIOVA_F_AUDITED		BIT(2)
 
 /*
  * 127 pfns and the size/next word make a magazine exactly 1 KiB on 64-bit,
@@ -170,6 +172,9 @@ struct xiova *xiova_node_alloc(void);
 void xiova_node_free(struct xiova *iova);
 struct xiova *xiova_find_locked(struct xiova_domain *iovad, unsigned long pfn);
 void xiova_remove_locked(struct xiova_domain *iovad, struct xiova *iova);
+struct xiova *xiova_alloc_tree(struct xiova_domain *iovad, unsigned long size,
+			       unsigned long limit_pfn, bool size_aligned);
+void xiova_free_tree(struct xiova_domain *iovad, unsigned long pfn);
 int xiova_check_tree(struct xiova_domain *iovad);
 long xiova_live_nodes(void);
 
@@ -208,5 +213,28 @@ void xiova_debugfs_remove_domain(struct xiova_domain *iovad);
 /* iova_testctl.c: test domains driven from userspace */
 void xiova_testctl_init(struct dentry *root);
 void xiova_testctl_exit(void);
+
+/**
+ * struct xiova_audit - what teardown audits found, summed over domains
+ * @domains:	domains audited
+ * @cached:	magazine slots holding a range marked cached
+ * @lost:	ranges marked cached that no magazine holds
+ * @duplicate:	ranges held by more than one magazine slot
+ * @unknown:	magazine pfns starting no cached range of their class
+ * @allocated:	ranges neither reserved nor cached at the put
+ */
+struct xiova_audit {
+	unsigned long	domains;
+	unsigned long	cached;
+	unsigned long	lost;
+	unsigned long	duplicate;
+	unsigned long	unknown;
+	unsigned long	allocated;
+};
+
+/* iova_audit.c: magazines checked against the tree at put (debug checks) */
+void xiova_audit_domain(struct xiova_domain *iovad);
+void xiova_audit_get(struct xiova_audit *a);
+void xiova_audit_debugfs_init(struct dentry *root);
 
 #endif /* _XIOVA_INTERNAL_H_ */

@@ -9,6 +9,10 @@
 
 #include "iova_internal.h"
 
+/* The module's one instance of its tracepoints. */
+#define CREATE_TRACE_POINTS
+#include "iova_trace.h"
+
 bool xiova_debug_checks;
 EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_debug_checks);
 module_param_named(debug_checks, xiova_debug_checks, bool, 0444);

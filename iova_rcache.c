@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 
 #include "iova_internal.h"
+#include "iova_trace.h"
 
 static struct kmem_cache *xiova_mag_cache;
 static int xiova_cpuhp_state;
@@ -230,6 +231,7 @@ bool xiova_depot_trim_one(struct xiova_rcache *rcache)
 	if (rcache->depot_size > num_online_cpus()) {
 		mag = xiova_depot_pop(rcache);
 		rcache->trims++;
+		trace_depot_trim(rcache);
 	}
 	spin_unlock_irqrestore(&rcache->lock, flags);
 
@@ -258,6 +260,7 @@ static void xiova_depot_add(struct xiova_rcache *rcache,
 
 	spin_lock(&rcache->lock);
 	xiova_depot_push(rcache, mag);
+	trace_depot_push(rcache);
 	over = rcache->depot_size > num_online_cpus();
 	spin_unlock(&rcache->lock);
 	if (over)
@@ -331,6 +334,8 @@ static void xiova_load_from_depot(struct xiova_rcache *rcache,
 
 	spin_lock(&rcache->lock);
 	mag = xiova_depot_pop(rcache);
+	if (mag)
+		trace_depot_pop(rcache);
 	spin_unlock(&rcache->lock);
 	if (!mag)
 		return;
@@ -360,10 +365,12 @@ static unsigned long __xiova_rcache_get(struct xiova_rcache *rcache,
 	}
 
 	pfn = xiova_magazine_pop(cpu_rcache->loaded, limit_pfn);
-	if (pfn)
+	if (pfn) {
 		cpu_rcache->hits++;
-	else
+	} else {
 		cpu_rcache->misses++;
+		trace_rcache_miss(rcache);
+	}
 	spin_unlock_irqrestore(&cpu_rcache->lock, flags);
 	return pfn;
 }
@@ -438,6 +445,7 @@ void xiova_drain_dead_cpu(unsigned int cpu, struct xiova_domain *iovad)
 	unsigned long flags;
 	int i;
 
+	trace_flush_all(iovad, XIOVA_FLUSH_CPU_DEAD, cpu);
 	for (i = 0; i < XIOVA_RANGE_CACHE_MAX_SIZE; i++) {
 		rcache = &iovad->rcaches[i];
 		cpu_rcache = per_cpu_ptr(rcache->cpu_rcaches, cpu);
@@ -677,10 +685,10 @@ unsigned long xiova_alloc_fast(struct xiova_domain *iovad, unsigned long size,
 
 	if (unlikely(!size)) {
 		pr_warn_ratelimited("fast allocation of size 0 refused\n");
-		return 0;
+		goto fail;
 	}
 	if (limit_pfn < iovad->start_pfn)
-		return 0;
+		goto fail;
 	/*
 	 * A range freed into a magazine must come back out for any request
 	 * of its class, so cacheable sizes are rounded up to the class size.
@@ -693,18 +701,29 @@ unsigned long xiova_alloc_fast(struct xiova_domain *iovad, unsigned long size,
 	if (pfn) {
 		if (xiova_debug_checks)
 			xiova_debug_clear_cached(iovad, pfn);
+		trace_alloc(iovad, pfn, size, limit_pfn, true, XIOVA_ALLOC_CACHE);
 		return pfn;
 	}
 
-	for (;;) {
-		iova = xiova_alloc(iovad, size, limit_pfn, true);
-		if (iova)
-			return iova->pfn_lo;
-		if (!flush_rcache || !iovad->rcaches)
-			return 0;
-		flush_rcache = false;
-		xiova_flush_rcaches(iovad);
+	iova = xiova_alloc_tree(iovad, size, limit_pfn, true);
+	if (iova) {
+		trace_alloc(iovad, iova->pfn_lo, size, limit_pfn, true,
+			    XIOVA_ALLOC_TREE);
+		return iova->pfn_lo;
 	}
+	if (flush_rcache && iovad->rcaches) {
+		trace_flush_all(iovad, XIOVA_FLUSH_RETRY, -1);
+		xiova_flush_rcaches(iovad);
+		iova = xiova_alloc_tree(iovad, size, limit_pfn, true);
+		if (iova) {
+			trace_alloc(iovad, iova->pfn_lo, size, limit_pfn, true,
+				    XIOVA_ALLOC_FLUSHED);
+			return iova->pfn_lo;
+		}
+	}
+fail:
+	trace_alloc(iovad, 0, size, limit_pfn, true, XIOVA_ALLOC_FAIL);
+	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(xiova_alloc_fast, XIOVA);
 
@@ -722,11 +741,13 @@ void xiova_free_fast(struct xiova_domain *iovad, unsigned long pfn,
 {
 	if (xiova_debug_checks && !xiova_debug_mark_cached(iovad, pfn, size))
 		return;
+	/* Before the range goes back: it may be handed out at once. */
+	trace_free(iovad, pfn, size, true);
 	if (xiova_rcache_insert(iovad, pfn, size))
 		return;
 	if (xiova_debug_checks)
 		xiova_debug_clear_cached(iovad, pfn);
-	xiova_free(iovad, pfn);
+	xiova_free_tree(iovad, pfn);
 }
 EXPORT_SYMBOL_NS_GPL(xiova_free_fast, XIOVA);
 

@@ -17,6 +17,7 @@
 #include <linux/uaccess.h>
 
 #include "iova_internal.h"
+#include "iova_trace.h"
 
 #define XT_CMD_MAX	256
 #define XT_NAME_MAX	16
@@ -236,6 +237,7 @@ static int xt_reserve(struct xt_domain *d, unsigned long *arg, int nargs,
 static int xt_flush(struct xt_domain *d, unsigned long *arg, int nargs,
 		    char *reply, size_t size)
 {
+	trace_flush_all(&d->iovad, XIOVA_FLUSH_REQUEST, -1);
 	xiova_flush_rcaches(&d->iovad);
 	return 0;
 }

@@ -7,7 +7,7 @@
 #
 # Usage: tools/test.sh [STAGE...]     (default: every stage, in order)
 # Stages: build style judge docs packaging kunit-uml kunit-x86_64 vm-debian
-#         demo vm-test-kernel vm-dma
+#         demo vm-trace vm-test-kernel vm-dma vm-hardening
 # Environment: XIOVA_CACHE (default /var/cache/xiova); logs of each stage
 # go to $XIOVA_CACHE/logs/test-STAGE.log.
 # shellcheck source-path=SCRIPTDIR
@@ -19,7 +19,7 @@ readonly ROOT
 source "$ROOT/tools/lib/common.sh"
 
 readonly ALL_STAGES=(build style judge docs packaging kunit-uml kunit-x86_64
-	vm-debian demo vm-test-kernel vm-dma)
+	vm-debian demo vm-trace vm-test-kernel vm-dma vm-hardening)
 readonly PACKAGES=(build-essential bc bison flex libelf-dev libssl-dev cpio
 	kmod busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.1
 	python3 sparse xz-utils shellcheck dkms python3-sphinx)
@@ -105,8 +105,10 @@ checkpatch() {
 	[[ -f $tree/scripts/checkpatch.pl ]] ||
 		tar -C "$(dirname "$tree")" -xJf /usr/src/linux-source-6.1.tar.xz \
 			linux-source-6.1/scripts
-	(cd "$ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree \
-		--terse -f ./*.c ./*.h) | grep -v '^total:' | grep . && return 1
+	# Sources only: kbuild's generated *.mod.c are not ours.
+	(cd "$ROOT" && find . -maxdepth 1 \( -name '*.[ch]' ! -name '*.mod.c' \) -print0 |
+		xargs -0 perl "$tree/scripts/checkpatch.pl" --strict --no-tree --terse -f) |
+		grep -v '^total:' | grep . && return 1
 	return 0
 }
 
@@ -149,18 +151,34 @@ stage_demo() {
 	"$ROOT/tools/main.sh"
 }
 
+# The tracepoints of both modules, enabled through tracefs during a
+# workload, every event checked against it.
+stage_vm_trace() {
+	"$ROOT/tools/vm/test-trace.sh"
+}
+
 stage_vm_test_kernel() {
 	"$ROOT/tools/vm/test-testkernel.sh"
 }
 
 # The DMA shim with real devices: Debian's kernel, then the debug kernel on
 # both IOMMUs. Type-switch cycles: 1000 on each intel-iommu VM, 300 on
-# virtio-iommu (0.6 s each under the debug kernel and TCG).
+# virtio-iommu (0.6 s each under the debug kernel and TCG, more on a
+# loaded host: hence the longer time limit).
 stage_vm_dma() {
 	local rc=0
 	"$ROOT/tools/vm/test-dma.sh" -k debian -i intel -c 1000 || rc=1
-	"$ROOT/tools/vm/test-dma.sh" -k test -i intel -c 1000 || rc=1
-	"$ROOT/tools/vm/test-dma.sh" -k test -i virtio -c 300 || rc=1
+	"$ROOT/tools/vm/test-dma.sh" -k test -i intel -c 1000 -t 2400 || rc=1
+	"$ROOT/tools/vm/test-dma.sh" -k test -i virtio -c 300 -t 2400 || rc=1
+	return "$rc"
+}
+
+# Faults, accounting, hotplug and a 120 s soak on the debug kernel (intel),
+# then load, I/O, hotplug and soak on its KCSAN variant (first build ~10 min).
+stage_vm_hardening() {
+	local rc=0
+	"$ROOT/tools/vm/test-hardening.sh" -k kasan -i intel || rc=1
+	"$ROOT/tools/vm/test-hardening.sh" -k kcsan -i intel || rc=1
 	return "$rc"
 }
 

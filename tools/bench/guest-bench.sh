@@ -6,12 +6,18 @@
 #
 #   XIOVA-BENCH: WORKLOAD ALLOCATOR rep=N KEY=VALUE ...
 #
+# W7 drives QEMU's edu device instead, with xiova_edu (tools/edu) through
+# the kernel's dma-iommu or the xiova_dma shim.
+#
 # Settings come from the kernel command line (run.sh -a): BENCH_REPS,
 # BENCH_W1_MS, BENCH_W2_MS, BENCH_W2_BURSTS, BENCH_W3_SECS, BENCH_W3_WINDOW,
 # BENCH_W4_LIVE, BENCH_W4_ITERS, BENCH_W5_ITERS, BENCH_W5_WALKS, BENCH_W6_MS,
-# BENCH_W6_BURSTS, BENCH_MEM_ROUNDS.
+# BENCH_W6_BURSTS, BENCH_MEM_ROUNDS, BENCH_W7_OPS, BENCH_W7_SG_OPS,
+# BENCH_W7_BATCH.
 # shellcheck source=../vm/guest-lib.sh
 . /lib/xiova/guest-lib.sh
+# shellcheck source=../vm/guest-edu-lib.sh
+. /lib/xiova/guest-edu-lib.sh
 
 RUN=/sys/kernel/debug/xiova_bench/run
 XSTATS=/sys/kernel/debug/xiova
@@ -28,6 +34,12 @@ W5_WALKS=${BENCH_W5_WALKS:-20}
 W6_MS=${BENCH_W6_MS:-1000}
 W6_BURSTS=${BENCH_W6_BURSTS:-8}
 MEM_ROUNDS=${BENCH_MEM_ROUNDS:-6}
+W7_OPS=${BENCH_W7_OPS:-65536}
+W7_SG_OPS=${BENCH_W7_SG_OPS:-12288}
+W7_BATCH=${BENCH_W7_BATCH:-64}
+DMA_DBG=/sys/kernel/debug/xiova_dma
+EDU=''
+EDU_GROUP=''
 NCPU=$(nproc)
 FAILED=''
 REPLY_LINE=''
@@ -227,8 +239,160 @@ run_w3() {
 	done
 }
 
+# ------------------------------------------------------------------ W7
+#
+# The edu device's map and unmap calls (xiova_edu's bench file) through
+# the kernel's dma-iommu on the group's default domain (stock) or through
+# the xiova_dma shim (ours), strict (DMA) and lazy (DMA-FQ), plus the
+# shim's DMA-SQ against the kernel's DMA-FQ. Every change of type or owner
+# happens with the driver unbound, as both interfaces require.
+
+# dma_stat KEY: the shim's counter KEY for the edu device.
+dma_stat() {
+	awk -v k="$1" '$1 == k { print $2 }' "$DMA_DBG/$EDU/stats"
+}
+
+w7_attached() {
+	[ -d "$DMA_DBG/$EDU" ]
+}
+
+# w7_config ALLOCATOR TYPE: the edu device in TYPE, through the kernel's
+# group attribute (stock) or the shim (ours), bound to xiova_edu again.
+w7_config() {
+	if [ -e "/sys/bus/pci/devices/$EDU/driver" ]; then
+		edu_unbind "$EDU" || return 1
+	fi
+	if [ "$1" = stock ]; then
+		if w7_attached; then
+			echo "$EDU" >"$DMA_DBG/detach" || return 1
+		fi
+		echo "$2" >"$EDU_GROUP/type" || return 1
+		_w7_t=$(cat "$EDU_GROUP/type")
+		if [ "$_w7_t" != "$2" ]; then
+			echo "bench: w7: group type is $_w7_t, not $2"
+			return 1
+		fi
+	elif w7_attached; then
+		echo "$2" >"$DMA_DBG/$EDU/type" || return 1
+	else
+		echo "$EDU $2" >"$DMA_DBG/attach" || return 1
+	fi
+	edu_bind "$EDU"
+}
+
+# edu_bench COMMAND: one command of xiova_edu's bench file; the reply, on
+# one line, lands in REPLY_LINE.
+edu_bench() {
+	_out=$({ printf '%s\n' "$1" >&3 && cat <&3; } 3<>"$EDU_DEBUGFS/$EDU/bench") || return 1
+	REPLY_LINE=$(printf '%s' "$_out" | sed 's/kind=[a-z]* //' | tr '\n' ' ')
+}
+
+# w7_one ALLOCATOR TYPE REP: single pages, then 4-page scatterlists, in
+# one configuration. For ours, the shim's counters must show that every
+# call went through it.
+#
+# Fewer lists than pages: the device's 28-bit space holds 16,384 lists of
+# 16 KiB, and DMA-SQ keeps up to 32,767 unmapped ones until its queue is
+# full or its 1 s timer fires (a failed allocation does not flush it). So
+# before each command in DMA-SQ the timer is given time to empty the
+# queue, and a command maps fewer lists than would fill the space.
+w7_one() {
+	_a=$1 _t=$2 _rep=$3
+	case $_t in
+	DMA) _wl=w7s ;;
+	DMA-FQ) _wl=w7l ;;
+	*) _wl=w7q ;;
+	esac
+	if ! w7_config "$_a" "$_t"; then
+		failed "w7-$_a" "rep $_rep: cannot put $EDU in $_t"
+		return
+	fi
+	if [ "$_a" = ours ]; then
+		_m0=$(dma_stat maps) _s0=$(dma_stat iotlb_syncs)
+		_f0=$(dma_stat fq_flushes) _ff0=$(dma_stat fq_full_flushes)
+	fi
+	_line='' _want=0
+	for _k in page sg; do
+		_n=$W7_OPS
+		[ "$_k" = sg ] && _n=$W7_SG_OPS
+		[ "$_t" = DMA-SQ ] && sleep 1.2
+		if ! edu_bench "$_n $_k $W7_BATCH"; then
+			failed "w7-$_a" "rep $_rep: $_t: '$_n $_k $W7_BATCH' failed"
+			return
+		fi
+		_line="$_line $(prefix "${_k}_")"
+		# Each command maps an untimed batch first.
+		_warm=$W7_BATCH
+		[ "$_n" -lt "$_warm" ] && _warm=$_n
+		_want=$((_want + _n + _warm))
+	done
+	if [ "$_a" = ours ]; then
+		_m=$(($(dma_stat maps) - _m0))
+		if [ "$_m" -ne "$_want" ]; then
+			failed "w7-$_a" "rep $_rep: $_t: the shim made $_m mappings, expected $_want"
+			return
+		fi
+		_line="$_line shim_iotlb_syncs=$(($(dma_stat iotlb_syncs) - _s0))"
+		_line="$_line shim_fq_flushes=$(($(dma_stat fq_flushes) - _f0))"
+		_line="$_line shim_fq_full_flushes=$(($(dma_stat fq_full_flushes) - _ff0))"
+	fi
+	emit "$_wl $_a rep=$_rep$_line"
+}
+
+w7_setup() {
+	xt_check load-xiova-dma modprobe xiova_dma || return 1
+	# No device table: modprobe binds it to the (only) edu device.
+	xt_check load-xiova-edu modprobe xiova_edu || return 1
+	EDU=$(edu_bdf) || return 1
+	edu_bound "$EDU" || return 1
+	_w7_g=$(readlink "/sys/bus/pci/devices/$EDU/iommu_group") || return 1
+	EDU_GROUP=/sys/kernel/iommu_groups/${_w7_g##*/}
+	echo "bench: w7: edu $EDU, IOMMU group ${EDU_GROUP##*/}, booted as $(cat "$EDU_GROUP/type")"
+}
+
+# Unbinds the device, gives it back to the kernel and unloads both modules.
+w7_teardown() {
+	if [ -e "/sys/bus/pci/devices/$EDU/driver" ]; then
+		edu_unbind "$EDU" || failed w7-ours "unbind at the end failed"
+	fi
+	if w7_attached; then
+		echo "$EDU" >"$DMA_DBG/detach" || failed w7-ours "detach at the end failed"
+	fi
+	xt_check unload-xiova-edu rmmod xiova_edu
+	xt_check unload-xiova-dma rmmod xiova_dma
+}
+
+# Strict pairs run ours first in odd repetitions, lazy pairs stock first,
+# so that each allocator follows the other as often, and every switch
+# between the two is a single detach or attach. The writer stays on CPU 0:
+# the flush queues and IOVA caches are per CPU, and a run that moved would
+# split its work between two of each.
+run_w7() {
+	if ! w7_setup; then
+		failed w7-ours "setup failed"
+		failed w7-stock "setup failed"
+		return
+	fi
+	_w7_mask=$(printf '%x' $(((1 << NCPU) - 1)))
+	taskset -p 1 $$ >/dev/null
+	rep=1
+	while [ "$rep" -le "$REPS" ]; do
+		echo "bench: w7 repetition $rep of $REPS"
+		for a in $(order "$rep"); do
+			w7_one "$a" DMA "$rep"
+		done
+		for a in $(order $((rep + 1))); do
+			w7_one "$a" DMA-FQ "$rep"
+		done
+		w7_one ours DMA-SQ "$rep"
+		rep=$((rep + 1))
+	done
+	taskset -p "$_w7_mask" $$ >/dev/null
+	w7_teardown
+}
+
 verdicts() {
-	for t in calib w1 w2 w3 w4 w5 w6 mem; do
+	for t in calib w1 w2 w3 w4 w5 w6 w7 mem; do
 		for a in ours stock; do
 			[ "$t" = calib ] && [ "$a" = stock ] && continue
 			name=$t-$a
@@ -255,8 +419,9 @@ main() {
 	load load-xiova xiova || return 1
 	load load-xiova-bench xiova_bench || return 1
 	echo "bench: $NCPU CPUs, $REPS repetitions, W3 ${W3_SECS}s in ${W3_WINDOW}s windows"
-	emit "env any rep=0 ncpu=$NCPU reps=$REPS w3_secs=$W3_SECS w3_window=$W3_WINDOW slab_nomerge=$(grep -c slab_nomerge /proc/cmdline)"
+	emit "env any rep=0 ncpu=$NCPU reps=$REPS w3_secs=$W3_SECS w3_window=$W3_WINDOW w7_ops=$W7_OPS w7_sg_ops=$W7_SG_OPS w7_batch=$W7_BATCH slab_nomerge=$(grep -c slab_nomerge /proc/cmdline)"
 	run_reps
+	run_w7
 	run_w3
 	verdicts
 	xt_check unload-xiova-bench rmmod xiova_bench

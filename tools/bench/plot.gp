@@ -1,6 +1,6 @@
 # Plots of a benchmark run: gnuplot -e "dir='RESULTS'" tools/bench/plot.gp
-# Reads w3.dat, ratios.dat and w1.dat from summary.awk; writes w3.png,
-# ratios.png and w1.png next to them.
+# Reads w3.dat, ratios.dat, w1.dat and w7.dat from summary.awk; writes
+# w3.png, ratios.png, w1.png and w7.png next to them.
 if (!exists("dir")) dir = "."
 
 set datafile missing "NaN"
@@ -70,3 +70,15 @@ set style histogram errorbars gap 2 lw 1
 set key top right
 plot dir . "/w1.dat" using 2:3:4:xtic(1) lc rgb ours title "ours", \
      "" using 5:6:7 lc rgb stock title "stock"
+
+# W7: ns per call of each operation in each configuration.
+set output dir . "/w7.png"
+set title "W7 real DMA (edu device): ns per call, median and [min, max]"
+set ylabel "ns per call (TCG)"
+set xlabel "operation"
+set key top left
+plot dir . "/w7.dat" using 2:3:4:xtic(1) lc rgb "#e377c2" title "stock DMA (strict)", \
+     "" using 5:6:7 lc rgb "#1f77b4" title "ours DMA (strict)", \
+     "" using 8:9:10 lc rgb "#d62728" title "stock DMA-FQ (lazy)", \
+     "" using 11:12:13 lc rgb "#17becf" title "ours DMA-FQ (lazy)", \
+     "" using 14:15:16 lc rgb "#2ca02c" title "ours DMA-SQ (lazy)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks of xiova against the kernel's own IOVA allocator, side by side
 # in one boot of Debian's 6.1 kernel with an emulated Intel IOMMU (QEMU TCG,
-# 2 vCPUs). Method and workloads: Documentation/benchmarks.rst.
+# 2 vCPUs) and QEMU's edu device, whose DMA API calls W7 times through the
+# kernel's dma-iommu and through the xiova_dma shim. Method and workloads:
+# Documentation/benchmarks.rst.
 #
 # Usage: tools/bench/run.sh [options]
 #   --smoke          a short run (~1 min of VM time) through every workload;
@@ -14,8 +16,8 @@
 #   --publish        with --from-log: copy to Documentation/bench/ as well
 #
 # Writes serial.log, results.csv (every value), summary.csv, summary.txt,
-# results.inc, w3.dat and PNG plots into the results directory and prints
-# the summary table. The exit status is the VM judge's: timings never fail
+# results.inc, w3.dat, w7.dat and PNG plots into the results directory and
+# prints the summary table. The exit status is the VM judge's: timings never fail
 # a run; a module that does not load, a workload that errors out or a
 # kernel that complains does.
 #
@@ -92,29 +94,35 @@ guest_settings() {
 	if ((SMOKE)); then
 		s+=(BENCH_W1_MS=30 BENCH_W2_MS=300 BENCH_W4_LIVE=20000
 			BENCH_W4_ITERS=20 BENCH_W5_ITERS=1024 BENCH_W5_WALKS=5
-			BENCH_W6_MS=200 BENCH_MEM_ROUNDS=2)
+			BENCH_W6_MS=200 BENCH_MEM_ROUNDS=2 BENCH_W7_OPS=4096
+			BENCH_W7_SG_OPS=2048 BENCH_W7_BATCH=64)
 	else
 		s+=(BENCH_W1_MS=150 BENCH_W2_MS=2000 BENCH_W2_BURSTS=24
 			BENCH_W4_LIVE=100000 BENCH_W4_ITERS=200 BENCH_W5_ITERS=4096
 			BENCH_W5_WALKS=20 BENCH_W6_MS=1000 BENCH_W6_BURSTS=8
-			BENCH_MEM_ROUNDS=6)
+			BENCH_MEM_ROUNDS=6 BENCH_W7_OPS=65536 BENCH_W7_SG_OPS=12288
+			BENCH_W7_BATCH=64)
 	fi
 	printf '%s\n' "${s[@]}"
 }
 
-# Both modules are built from a snapshot of the tree: others may be editing
-# or rebuilding it while the VM runs.
+# The modules are built from a snapshot of the tree: others may be editing
+# or rebuilding it while the VM runs. The module's build makes xiova.ko and
+# xiova_dma.ko.
 build_modules() {
-	local mod=$WORK/xiova bench=$WORK/bench
-	mkdir -p "$mod" "$bench"
+	local mod=$WORK/xiova bench=$WORK/bench edu=$WORK/edu
+	mkdir -p "$mod" "$bench" "$edu"
 	cp "$ROOT"/Kbuild "$ROOT"/Kconfig "$ROOT"/Makefile "$ROOT"/*.c \
 		"$ROOT"/*.h "$mod/"
 	# Kbuild reads the module's version from there when it exists.
 	if [[ -f $ROOT/VERSION ]]; then cp "$ROOT/VERSION" "$mod/"; fi
 	cp "$HERE"/Kbuild "$HERE"/Makefile "$HERE"/xiova_bench.c "$bench/"
-	log "building xiova.ko and xiova_bench.ko against $HEADERS"
+	cp "$ROOT"/tools/edu/Kbuild "$ROOT"/tools/edu/Makefile \
+		"$ROOT"/tools/edu/xiova_edu.c "$edu/"
+	log "building xiova.ko, xiova_dma.ko, xiova_bench.ko and xiova_edu.ko against $HEADERS"
 	make -C "$mod" -s KDIR="$HEADERS" >&2
 	make -C "$bench" -s KDIR="$HEADERS" XIOVA_DIR="$mod" >&2
+	make -C "$edu" -s KDIR="$HEADERS" >&2
 }
 
 run_vm() {
@@ -122,21 +130,25 @@ run_vm() {
 	build_modules
 	write_meta
 
-	# A generous bound, from the workload sizes: ~60 s per repetition,
-	# W3 plus the trim waits, boot and unload.
-	local guest_timeout=$((REPS * 90 + W3_SECS * 2 + 180))
+	# A generous bound, from the workload sizes: ~60 s per repetition and
+	# W7's ~5 s, W3 plus the trim waits, boot and unload.
+	local guest_timeout=$((REPS * 130 + W3_SECS * 2 + 180))
 	((SMOKE)) && guest_timeout=600
 	"$ROOT/tools/vm/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
 		-g "$HERE/guest-bench.sh" -t "$guest_timeout" \
-		"$WORK/xiova/xiova.ko" "$WORK/bench/xiova_bench.ko"
+		-f "$ROOT/tools/vm/guest-edu-lib.sh:/lib/xiova/guest-edu-lib.sh" \
+		"$WORK/xiova/xiova.ko" "$WORK/xiova/xiova_dma.ko" \
+		"$WORK/bench/xiova_bench.ko" "$WORK/edu/xiova_edu.ko"
 
 	local args=(-a slab_nomerge) kv
 	while IFS= read -r kv; do args+=(-a "$kv"); done < <(guest_settings)
 	log "booting Debian $KVER with intel-iommu (TCG, 2 vCPUs): $REPS repetitions, W3 ${W3_SECS}s"
 	local rc=0
+	# The edu device masks bus addresses to 28 bits, as xiova_edu expects.
 	"$ROOT/tools/vm/run.sh" -k "$KERNEL" -i "$WORK/initramfs.cpio.gz" \
 		--iommu intel --name bench -l "$OUT/serial.log" \
-		-t $((guest_timeout + 120)) "${args[@]}" >"$OUT/verdict.txt" || rc=$?
+		-t $((guest_timeout + 120)) "${args[@]}" \
+		-- -device edu,dma_mask=0xfffffff >"$OUT/verdict.txt" || rc=$?
 	cat "$OUT/verdict.txt" >&2
 	return "$rc"
 }
@@ -183,7 +195,7 @@ publish() {
 	local doc=$ROOT/Documentation/bench f
 	mkdir -p "$doc"
 	for f in results.inc summary.txt summary.csv results.csv meta.txt \
-		w3.png ratios.png w1.png; do
+		w3.png ratios.png w1.png w7.png; do
 		[[ -e $OUT/$f ]] && cp "$OUT/$f" "$doc/$f"
 	done
 	log "copied the results to $doc"

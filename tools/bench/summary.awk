@@ -4,19 +4,23 @@
 # run, for results.inc. Writes OUT/summary.txt (the terminal table),
 # summary.csv, results.inc (reStructuredText that
 # Documentation/benchmarks.rst includes; not .rst, or Sphinx would take it
-# for a page of its own), ratios.dat, w1.dat and w3.dat (gnuplot input).
+# for a page of its own), ratios.dat, w1.dat, w3.dat and w7.dat (gnuplot
+# input).
 #
 # Every metric is a list of values per allocator: one per repetition, or
 # one per window for W3. A metric shows the median and the range of each
 # list, and the median and range of the ratios ours/stock taken pair by
 # pair (same repetition or window, which ran back to back in the same
-# boot). Portable awk: mawk has no asort().
+# boot). A metric may take stock's values from another workload: W7's
+# DMA-SQ row (ours only) compares with stock's DMA-FQ run of the same
+# repetition. Portable awk: mawk has no asort().
 
-function def(id, label, wl, key, unit, better, goal_kind, goal) {
+function def(id, label, wl, key, unit, better, goal_kind, goal, stock_wl) {
 	nm++
 	M_ID[nm] = id
 	M_LABEL[nm] = label
 	M_WL[nm] = wl
+	M_SWL[nm] = stock_wl == "" ? wl : stock_wl
 	M_KEY[nm] = key
 	M_UNIT[nm] = unit
 	M_BETTER[nm] = better
@@ -57,10 +61,15 @@ function slab_bytes(al, idx,    caches, n, i, c, idle, after, sum) {
 	return sum
 }
 
+# The workload whose runs give metric m's values for allocator al.
+function mwl(m, al) {
+	return al == "stock" ? M_SWL[m] : M_WL[m]
+}
+
 # The value of metric m for one repetition or window; "" if missing.
 function value(m, al, idx,    key, wl, parts, n, i, sum, cnt) {
 	key = M_KEY[m]
-	wl = M_WL[m]
+	wl = mwl(m, al)
 	if (key ~ /^@mean:/) {
 		sum = 0
 		cnt = 0
@@ -94,7 +103,7 @@ function value(m, al, idx,    key, wl, parts, n, i, sum, cnt) {
 
 # Fills V[1..n] (and VI[], their indices) for metric m; returns n.
 function values(m, al,    wl, i, v, n, key, first, last) {
-	wl = M_WL[m]
+	wl = mwl(m, al)
 	n = 0
 	if (M_KEY[m] ~ /^@lastfirst:/) {
 		key = substr(M_KEY[m], 12)
@@ -220,6 +229,60 @@ NR == 1 {
 	add_index(wl, al, idx)
 }
 
+# W7: for each mode, ns per call of the four operations. Strict and lazy
+# compare the same type; DMA-SQ exists in ours only and is set against
+# stock's DMA-FQ, with no goal.
+function w7_defs(    modes, mlabel, ops, olabel, okey, i, j) {
+	split("w7s w7l w7q", modes, " ")
+	mlabel["w7s"] = "W7 real DMA, strict: "
+	mlabel["w7l"] = "W7 real DMA, lazy: "
+	mlabel["w7q"] = "W7 ours DMA-SQ / stock FQ: "
+	split("pm pu gm gu", ops, " ")
+	olabel["pm"] = "map 1 page"
+	olabel["pu"] = "unmap 1 page"
+	olabel["gm"] = "map 4-page sg"
+	olabel["gu"] = "unmap 4-page sg"
+	okey["pm"] = "page_map_ns"
+	okey["pu"] = "page_unmap_ns"
+	okey["gm"] = "sg_map_ns"
+	okey["gu"] = "sg_unmap_ns"
+	for (i = 1; i <= 3; i++)
+		for (j = 1; j <= 4; j++)
+			def(modes[i] "-" ops[j], mlabel[modes[i]] olabel[ops[j]],
+			    modes[i], okey[ops[j]], "ns", "lower",
+			    modes[i] == "w7q" ? "" : "ratio<=",
+			    modes[i] == "w7q" ? 0 : 1,
+			    modes[i] == "w7q" ? "w7l" : "")
+}
+
+# w7.dat, for the plot: one row per operation, then the median, min and
+# max of each configuration (workload:allocator, in the order of conf).
+function w7_dat(    f, conf, n, ops, keys, i, j, k, wl, al, line, cnt, idx, vals) {
+	f = OUT "/w7.dat"
+	n = split("w7s:stock w7s:ours w7l:stock w7l:ours w7q:ours", conf, " ")
+	split("map_page unmap_page map_sg unmap_sg", ops, " ")
+	split("page_map_ns page_unmap_ns sg_map_ns sg_unmap_ns", keys, " ")
+	printf "# op" > f
+	for (j = 1; j <= n; j++)
+		printf " %s_median %s_min %s_max", conf[j], conf[j], conf[j] > f
+	print "" > f
+	for (i = 1; i <= 4; i++) {
+		line = ops[i]
+		for (j = 1; j <= n; j++) {
+			split(conf[j], k, ":")
+			wl = k[1]
+			al = k[2]
+			cnt = 0
+			for (idx = 1; idx <= NIDX[wl, al]; idx++)
+				if (has(wl, al, IDX[wl, al, idx], keys[i]))
+					vals[++cnt] = get(wl, al, IDX[wl, al, idx], keys[i])
+			stats(vals, cnt)
+			line = line " " (cnt ? S_MED " " S_MIN " " S_MAX : "NaN NaN NaN")
+		}
+		print line > f
+	}
+}
+
 # Ours' counters are cumulative: the share of fast allocations that
 # missed the magazines in each W3 window is a difference between windows.
 function w3_miss_rates(    i, idx, h, m, ph, pm) {
@@ -287,6 +350,7 @@ END {
 	    "bytes", "lower", "", 0)
 	def("memb", "Right after the bursts: mags + tree", "mem",
 	    "@sum:busy_mag_bytes:busy_tree_bytes", "bytes", "lower", "", 0)
+	w7_defs()
 
 	txt = OUT "/summary.txt"
 	csv = OUT "/summary.csv"
@@ -298,6 +362,8 @@ END {
 	       "met" > txt
 	print "id,label,unit,better,n_ours,ours_median,ours_min,ours_max,ours_q1,ours_q3,n_stock,stock_median,stock_min,stock_max,stock_q1,stock_q3,n_ratio,ratio_median,ratio_min,ratio_max,goal,met" > csv
 	print "# id ratio_median ratio_min ratio_max goal better" > rat
+	# Before the first row: summary.csv is comma-separated.
+	OFS = ","
 
 	print ".. SPDX-License-Identifier: GPL-2.0-only" > rst
 	print "" > rst
@@ -338,6 +404,7 @@ END {
 		else
 			met = verdict(m, r_med, r_min, r_max)
 		split("", VS)
+		split("", VSI)
 
 		ratio = r_n ? cell(r_n, r_med, r_min, r_max) : "-"
 		printf hdr, M_LABEL[m], M_UNIT[m], cell(o_n, o_med, o_min, o_max),
@@ -351,12 +418,12 @@ END {
 		      csvq(cell(o_n, o_med, o_min, o_max)) ", " \
 		      csvq(cell(s_n, s_med, s_min, s_max)) ", " csvq(ratio) \
 		      ", " csvq(goal_text(m)) ", " csvq(met) > rst
-		if (r_n && M_ID[m] !~ /^(w3n|w3m|w3x|mems|memm|memn|memb|w1a|w1f|w6n|w6ra|w6rb)$/)
+		if (r_n && M_ID[m] !~ /^(w3n|w3m|w3x|mems|memm|memn|memb|w1a|w1f|w6n|w6ra|w6rb|w7q-..)$/)
 			printf "%s %g %g %g %s %s\n", M_ID[m], r_med, r_min,
 			       r_max, M_GKIND[m] ~ /^ratio/ ? M_GOAL[m] : "NaN",
 			       M_BETTER[m] > rat
 	}
-	OFS = ","
+	w7_dat()
 
 	# W1 per size class, for the plot.
 	w1 = OUT "/w1.dat"

@@ -24,6 +24,16 @@
  *   results  counters since probe, one "name value" per line
  *   fault    write "1": DMA from a bus address that was just unmapped,
  *            which an IOMMU reports as a translation fault
+ *   bench    write "N KIND [BATCH]", then read the result from the same
+ *            open file: the cost of the DMA API's map and unmap calls
+ *            alone, see xedu_bench_run(); no transfer is made. N is
+ *            1..1048576 calls of each, KIND "page" (dma_map_page() of a
+ *            page) or "sg" (dma_map_sg() of a 4-page list), BATCH the
+ *            mappings made before they are undone (1..256, default 64).
+ *            Errors: -EINVAL or -ERANGE for a malformed command, -ENOMEM,
+ *            -ERANGE for a mapping the device cannot use, -EINTR on a
+ *            fatal signal and -ENODEV when the device is being unbound
+ *            (both checked between batches, nothing is left mapped).
  *
  * The engine is polled (no interrupt is requested); a transfer that has
  * not finished after XEDU_TIMEOUT_US leaves its buffers allocated and
@@ -44,6 +54,7 @@
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/iopoll.h>
 #include <linux/kernel.h>
+#include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -55,6 +66,7 @@
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -94,6 +106,18 @@
 #define XEDU_MAX_ODD_OFFSET	64
 /* Bytes the fault test has the device read from an unmapped address. */
 #define XEDU_FAULT_LEN		64
+/* Most map calls a bench command may time. */
+#define XEDU_BENCH_MAX_OPS	BIT(20)
+/* Mappings a bench batch holds at once: default and largest. */
+#define XEDU_BENCH_BATCH	64
+#define XEDU_BENCH_MAX_BATCH	256
+/* Pages, each its own entry, in a bench scatterlist. */
+#define XEDU_BENCH_SG_ENTS	4
+/* A batch this many times slower than the median one was preempted. */
+#define XEDU_BENCH_OUTLIER	4
+/* Longest bench command, and the longest reply. */
+#define XEDU_BENCH_CMD_MAX	64
+#define XEDU_BENCH_OUT_MAX	320
 
 enum xedu_method {
 	XEDU_MAP_SINGLE,
@@ -829,6 +853,477 @@ static const struct file_operations xedu_fault_fops = {
 	.llseek	= noop_llseek,
 };
 
+/*
+ * The bench file times the DMA API's map and unmap calls on the device,
+ * as the kernel's dma_map_benchmark does, for single pages and for
+ * scatterlists; the device itself does nothing. Maps and unmaps go in
+ * batches: a batch is mapped and timed, then unmapped and timed. Holding
+ * a batch of live mappings is what a driver with requests in flight does,
+ * and the clock is read three times a batch, not twice a call: under TCG
+ * a read costs about 200 ns.
+ *
+ * The reply gives, for maps and for unmaps, ns per call as:
+ *
+ *   map_ns, unmap_ns            the mean over the batches that took at
+ *                               most XEDU_BENCH_OUTLIER times the median
+ *                               batch; map_dropped and unmap_dropped
+ *                               count the others
+ *   map_mean_ns, unmap_mean_ns  the mean over all batches
+ *   map_batch_ns, ...           the median batch
+ *   map_max_ns, ...             the slowest batch
+ *
+ * A lazy unmap is cheap until its flush queue is full, and then one of
+ * them pays for the flush and for freeing the whole queue: with per-CPU
+ * queues of 256 entries, one batch of 64 in four, which the median batch
+ * leaves out. Such a batch takes at most twice as long as the others; a
+ * batch during which the host preempted the vCPU takes a time slice of
+ * the host longer, a millisecond or more, many times a batch under TCG.
+ * So the mean without the batches beyond the limit includes the flushes
+ * but not the preemptions, which on a loaded host stretch most of the
+ * longer spans of time and make the plain mean run far above the median.
+ * A queue flushed so rarely that its flush alone takes several batches'
+ * time (DMA-SQ's 32768 entries) counts as preempted: only the plain mean
+ * has its share.
+ */
+enum xedu_bench_kind {
+	XEDU_BENCH_PAGE,
+	XEDU_BENCH_SG,
+};
+
+static const char * const xedu_bench_kind_names[] = {
+	[XEDU_BENCH_PAGE]	= "page",
+	[XEDU_BENCH_SG]		= "sg",
+};
+
+/**
+ * struct xedu_bench - one bench command and its measurements
+ * @edu: the device
+ * @kind: XEDU_BENCH_PAGE: dma_map_page() of one page; XEDU_BENCH_SG:
+ *	dma_map_sg() of a list of XEDU_BENCH_SG_ENTS pages
+ * @ops: map calls to time, and as many unmap calls
+ * @batch: mappings made before they are undone
+ * @ents: pages per mapping
+ * @pages: @batch * @ents pages, each the first of an order-1 block, so
+ *	that no two are physically adjacent: the IOMMU API cannot merge the
+ *	entries of a list into fewer page-table updates
+ * @addr: bus address of each page mapped (page kind)
+ * @sgl: @batch tables of @ents entries each (sg kind)
+ * @segs: DMA segments of each mapped table
+ * @nbatches: timed batches so far
+ * @map_ns: per timed batch, ns per map call
+ * @unmap_ns: per timed batch, ns per unmap call
+ * @map_total: ns in map calls over the timed batches
+ * @unmap_total: ns in unmap calls
+ */
+struct xedu_bench {
+	struct xedu		*edu;
+	enum xedu_bench_kind	kind;
+	unsigned int		ops;
+	unsigned int		batch;
+	unsigned int		ents;
+	struct page		**pages;
+	dma_addr_t		*addr;
+	struct scatterlist	*sgl;
+	unsigned int		*segs;
+	unsigned int		nbatches;
+	u32			*map_ns;
+	u32			*unmap_ns;
+	u64			map_total;
+	u64			unmap_total;
+};
+
+/**
+ * struct xedu_bench_file - an open bench file
+ * @edu: the device; only used while debugfs guarantees it is bound
+ * @lock: serialises commands and reads on this file
+ * @out: the reply to the last command that succeeded
+ * @len: its length
+ * @pos: how much of it was read
+ */
+struct xedu_bench_file {
+	struct xedu	*edu;
+	struct mutex	lock;	/* @out, @len and @pos */
+	char		out[XEDU_BENCH_OUT_MAX];
+	size_t		len;
+	size_t		pos;
+};
+
+static struct scatterlist *xedu_bench_sg(struct xedu_bench *b, unsigned int i)
+{
+	return &b->sgl[i * b->ents];
+}
+
+static void xedu_bench_free(struct xedu_bench *b)
+{
+	unsigned int i;
+
+	for (i = 0; b->pages && i < b->batch * b->ents; i++)
+		if (b->pages[i])
+			__free_pages(b->pages[i], 1);
+	kvfree(b->pages);
+	kvfree(b->addr);
+	kvfree(b->sgl);
+	kvfree(b->segs);
+	kvfree(b->map_ns);
+	kvfree(b->unmap_ns);
+}
+
+static int xedu_bench_alloc(struct xedu_bench *b)
+{
+	unsigned int nbatches = DIV_ROUND_UP(b->ops, b->batch);
+	unsigned int npages = b->batch * b->ents, i;
+
+	b->pages = kvcalloc(npages, sizeof(*b->pages), GFP_KERNEL);
+	b->addr = kvcalloc(b->batch, sizeof(*b->addr), GFP_KERNEL);
+	b->sgl = kvcalloc(npages, sizeof(*b->sgl), GFP_KERNEL);
+	b->segs = kvcalloc(b->batch, sizeof(*b->segs), GFP_KERNEL);
+	b->map_ns = kvcalloc(nbatches, sizeof(*b->map_ns), GFP_KERNEL);
+	b->unmap_ns = kvcalloc(nbatches, sizeof(*b->unmap_ns), GFP_KERNEL);
+	if (!b->pages || !b->addr || !b->sgl || !b->segs || !b->map_ns ||
+	    !b->unmap_ns)
+		return -ENOMEM;
+	for (i = 0; i < npages; i++) {
+		b->pages[i] = alloc_pages(GFP_KERNEL, 1);
+		if (!b->pages[i])
+			return -ENOMEM;
+	}
+	for (i = 0; i < b->batch; i++)
+		sg_init_table(xedu_bench_sg(b, i), b->ents);
+	for (i = 0; i < npages; i++)
+		sg_set_page(&b->sgl[i], b->pages[i], PAGE_SIZE, 0);
+	return 0;
+}
+
+/* Maps the first @n slots; *@mapped says how many were, even on failure. */
+static int xedu_bench_map(struct xedu_bench *b, unsigned int n,
+			  unsigned int *mapped)
+{
+	struct device *dev = xedu_dev(b->edu);
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (b->kind == XEDU_BENCH_PAGE) {
+			b->addr[i] = dma_map_page(dev, b->pages[i], 0, PAGE_SIZE,
+						  DMA_BIDIRECTIONAL);
+			if (dma_mapping_error(dev, b->addr[i]))
+				break;
+		} else {
+			b->segs[i] = dma_map_sg(dev, xedu_bench_sg(b, i),
+						b->ents, DMA_BIDIRECTIONAL);
+			if (!b->segs[i])
+				break;
+		}
+	}
+	*mapped = i;
+	return i < n ? -ENOMEM : 0;
+}
+
+static void xedu_bench_unmap(struct xedu_bench *b, unsigned int n)
+{
+	struct device *dev = xedu_dev(b->edu);
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (b->kind == XEDU_BENCH_PAGE)
+			dma_unmap_page(dev, b->addr[i], PAGE_SIZE,
+				       DMA_BIDIRECTIONAL);
+		else
+			dma_unmap_sg(dev, xedu_bench_sg(b, i), b->ents,
+				     DMA_BIDIRECTIONAL);
+	}
+}
+
+/* A mapping the device could use: within its mask, whole. */
+static bool xedu_bench_valid(struct xedu_bench *b, unsigned int i)
+{
+	struct scatterlist *sg;
+	unsigned int j, total = 0;
+	u64 last;
+
+	if (b->kind == XEDU_BENCH_PAGE)
+		return (u64)b->addr[i] + PAGE_SIZE - 1 <=
+		       DMA_BIT_MASK(EDU_DMA_BITS);
+	for_each_sg(xedu_bench_sg(b, i), sg, b->segs[i], j) {
+		last = (u64)sg_dma_address(sg) + sg_dma_len(sg) - 1;
+		if (!sg_dma_len(sg) || last > DMA_BIT_MASK(EDU_DMA_BITS))
+			return false;
+		total += sg_dma_len(sg);
+	}
+	return total == b->ents * PAGE_SIZE;
+}
+
+static u32 xedu_bench_per_op(u64 ns, unsigned int ops)
+{
+	return min_t(u64, div_u64(ns, ops), U32_MAX);
+}
+
+/**
+ * xedu_bench_batch() - map @n slots, check them, unmap them
+ * @b: the command
+ * @n: slots, at most @b->batch
+ * @timed: record the batch's times
+ *
+ * The check runs between the two timed parts.
+ *
+ * Return: 0; -ENOMEM when a mapping failed; -ERANGE for a mapping the
+ * device could not use. Everything mapped is unmapped in every case.
+ */
+static int xedu_bench_batch(struct xedu_bench *b, unsigned int n, bool timed)
+{
+	struct xedu *edu = b->edu;
+	unsigned int mapped, i;
+	u64 t0, t1, t2, t3;
+	int ret;
+
+	t0 = ktime_get_ns();
+	ret = xedu_bench_map(b, n, &mapped);
+	t1 = ktime_get_ns();
+	if (ret) {
+		atomic64_inc(&edu->stats.map_errors);
+		dev_err(xedu_dev(edu), "bench: %s mapping %u of a batch failed\n",
+			xedu_bench_kind_names[b->kind], mapped);
+	}
+	for (i = 0; !ret && i < mapped; i++) {
+		if (xedu_bench_valid(b, i))
+			continue;
+		atomic64_inc(&edu->stats.map_errors);
+		dev_err(xedu_dev(edu), "bench: %s mapping %u is beyond the DMA mask or incomplete\n",
+			xedu_bench_kind_names[b->kind], i);
+		ret = -ERANGE;
+	}
+	t2 = ktime_get_ns();
+	xedu_bench_unmap(b, mapped);
+	t3 = ktime_get_ns();
+	if (ret || !timed)
+		return ret;
+	b->map_total += t1 - t0;
+	b->unmap_total += t3 - t2;
+	b->map_ns[b->nbatches] = xedu_bench_per_op(t1 - t0, n);
+	b->unmap_ns[b->nbatches] = xedu_bench_per_op(t3 - t2, n);
+	b->nbatches++;
+	return 0;
+}
+
+static int xedu_bench_cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/**
+ * struct xedu_bench_sum - the summary of one half (maps or unmaps)
+ * @kept: mean of the batches within XEDU_BENCH_OUTLIER times the median
+ * @dropped: batches beyond that
+ * @median: the median batch
+ * @max: the slowest batch
+ *
+ * All in ns per call.
+ */
+struct xedu_bench_sum {
+	u32		kept;
+	unsigned int	dropped;
+	u32		median;
+	u32		max;
+};
+
+/* Sorts @v[0..@n - 1], @n > 0, and summarises it into @sum. */
+static void xedu_bench_summarise(u32 *v, unsigned int n,
+				 struct xedu_bench_sum *sum)
+{
+	u64 limit, total = 0;
+	unsigned int kept;
+
+	sort(v, n, sizeof(*v), xedu_bench_cmp_u32, NULL);
+	sum->median = ((u64)v[(n - 1) / 2] + v[n / 2]) / 2;
+	sum->max = v[n - 1];
+	limit = (u64)sum->median * XEDU_BENCH_OUTLIER;
+	/* The median batch is within the limit: at least half are kept. */
+	for (kept = 0; kept < n && v[kept] <= limit; kept++)
+		total += v[kept];
+	sum->kept = div_u64(total, kept);
+	sum->dropped = n - kept;
+}
+
+/**
+ * xedu_bench_run() - time @b->ops maps and unmaps of @b->kind
+ * @b: the command, allocated
+ *
+ * One untimed batch first: the first mappings of a domain allocate IOMMU
+ * page tables and fill the IOVA caches, which a driver's steady state has.
+ * Between batches the writer may be killed or the device unbound; the
+ * batch under way finishes first, so nothing stays mapped.
+ *
+ * Return: 0; -EINTR on a fatal signal; -ENODEV when the device is being
+ * unbound; as xedu_bench_batch().
+ */
+static int xedu_bench_run(struct xedu_bench *b)
+{
+	unsigned int done, n;
+	int ret;
+
+	ret = xedu_bench_batch(b, min(b->batch, b->ops), false);
+	for (done = 0; !ret && done < b->ops; done += n) {
+		cond_resched();
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (READ_ONCE(b->edu->removing))
+			return -ENODEV;
+		n = min(b->batch, b->ops - done);
+		ret = xedu_bench_batch(b, n, true);
+	}
+	return ret;
+}
+
+/* Parses "N KIND [BATCH]". */
+static int xedu_bench_parse(char *buf, struct xedu_bench *b)
+{
+	char *word, *rest = strim(buf);
+	int ret;
+
+	word = strsep(&rest, " \t");
+	ret = kstrtouint(word, 10, &b->ops);
+	if (ret)
+		return ret;
+	if (!b->ops || b->ops > XEDU_BENCH_MAX_OPS)
+		return -EINVAL;
+	rest = rest ? skip_spaces(rest) : NULL;
+	if (!rest || !*rest)
+		return -EINVAL;
+	word = strsep(&rest, " \t");
+	if (!strcmp(word, xedu_bench_kind_names[XEDU_BENCH_PAGE]))
+		b->kind = XEDU_BENCH_PAGE;
+	else if (!strcmp(word, xedu_bench_kind_names[XEDU_BENCH_SG]))
+		b->kind = XEDU_BENCH_SG;
+	else
+		return -EINVAL;
+	b->ents = b->kind == XEDU_BENCH_SG ? XEDU_BENCH_SG_ENTS : 1;
+	b->batch = XEDU_BENCH_BATCH;
+	rest = rest ? skip_spaces(rest) : NULL;
+	if (rest && *rest) {
+		ret = kstrtouint(rest, 10, &b->batch);
+		if (ret)
+			return ret;
+		if (!b->batch || b->batch > XEDU_BENCH_MAX_BATCH)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Runs a parsed command and writes its reply into @bf. */
+static int xedu_bench_exec(struct xedu_bench_file *bf, struct xedu_bench *b)
+{
+	struct xedu_bench_sum map, unmap;
+	int ret;
+
+	ret = xedu_bench_alloc(b);
+	if (!ret)
+		ret = mutex_lock_killable(&b->edu->lock);
+	if (ret)
+		return ret;
+	ret = READ_ONCE(b->edu->removing) ? -ENODEV : xedu_bench_run(b);
+	mutex_unlock(&b->edu->lock);
+	if (ret)
+		return ret;
+	xedu_bench_summarise(b->map_ns, b->nbatches, &map);
+	xedu_bench_summarise(b->unmap_ns, b->nbatches, &unmap);
+	bf->len = scnprintf(bf->out, sizeof(bf->out),
+			    "kind=%s ops=%u batch=%u ents=%u batches=%u map_ns=%u unmap_ns=%u map_dropped=%u unmap_dropped=%u map_mean_ns=%u unmap_mean_ns=%u map_batch_ns=%u unmap_batch_ns=%u map_max_ns=%u unmap_max_ns=%u\n",
+			    xedu_bench_kind_names[b->kind], b->ops, b->batch,
+			    b->ents, b->nbatches, map.kept, unmap.kept,
+			    map.dropped, unmap.dropped,
+			    xedu_bench_per_op(b->map_total, b->ops),
+			    xedu_bench_per_op(b->unmap_total, b->ops),
+			    map.median, unmap.median, map.max, unmap.max);
+	return 0;
+}
+
+static ssize_t xedu_bench_write(struct file *file, const char __user *ubuf,
+				size_t len, loff_t *ppos)
+{
+	struct xedu_bench_file *bf = file->private_data;
+	char buf[XEDU_BENCH_CMD_MAX];
+	struct xedu_bench *b;
+	int ret;
+
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	b->edu = bf->edu;
+	ret = xedu_bench_parse(buf, b);
+	if (ret)
+		goto out;
+	ret = mutex_lock_killable(&bf->lock);
+	if (ret)
+		goto out;
+	/* A failed command leaves nothing to read, not an older reply. */
+	bf->len = 0;
+	bf->pos = 0;
+	ret = xedu_bench_exec(bf, b);
+	mutex_unlock(&bf->lock);
+out:
+	xedu_bench_free(b);
+	kfree(b);
+	return ret ? ret : len;
+}
+
+static ssize_t xedu_bench_read(struct file *file, char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	struct xedu_bench_file *bf = file->private_data;
+	size_t n;
+	int ret;
+
+	ret = mutex_lock_killable(&bf->lock);
+	if (ret)
+		return ret;
+	n = min(count, bf->len - bf->pos);
+	if (copy_to_user(ubuf, bf->out + bf->pos, n)) {
+		mutex_unlock(&bf->lock);
+		return -EFAULT;
+	}
+	bf->pos += n;
+	mutex_unlock(&bf->lock);
+	return n;
+}
+
+static int xedu_bench_open(struct inode *inode, struct file *file)
+{
+	struct xedu_bench_file *bf = kzalloc(sizeof(*bf), GFP_KERNEL);
+
+	if (!bf)
+		return -ENOMEM;
+	bf->edu = inode->i_private;
+	mutex_init(&bf->lock);
+	file->private_data = bf;
+	/* Every reply is read from its start: no file position. */
+	return stream_open(inode, file);
+}
+
+/* debugfs calls this even after the device is gone: @bf->edu is not used. */
+static int xedu_bench_release(struct inode *inode, struct file *file)
+{
+	struct xedu_bench_file *bf = file->private_data;
+
+	mutex_destroy(&bf->lock);
+	kfree(bf);
+	return 0;
+}
+
+static const struct file_operations xedu_bench_fops = {
+	.owner		= THIS_MODULE,
+	.open		= xedu_bench_open,
+	.release	= xedu_bench_release,
+	.read		= xedu_bench_read,
+	.write		= xedu_bench_write,
+	.llseek		= no_llseek,
+};
+
 static int xedu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct device *dev = &pdev->dev;
@@ -870,6 +1365,7 @@ static int xedu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	debugfs_create_file("results", 0400, edu->dir, edu,
 			    &xedu_results_fops);
 	debugfs_create_file("fault", 0200, edu->dir, edu, &xedu_fault_fops);
+	debugfs_create_file("bench", 0600, edu->dir, edu, &xedu_bench_fops);
 
 	dev_info(dev, "edu %u.%u, %d-bit DMA\n", ident >> 24,
 		 (ident >> 16) & 0xff, EDU_DMA_BITS);

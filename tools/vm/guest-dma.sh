@@ -235,6 +235,14 @@ io_in_type() {
 	done
 }
 
+# The single queue holds up to 32767 unmapped ranges, more than the
+# 16384 four-page ranges that fit under the edu device's 28-bit mask: 40000
+# scatterlist maps and unmaps in a row succeed only if a failed allocation
+# takes the queued ranges back (the edu driver's bench loop, no transfer).
+sq_reclaim() {
+	expect_ok sq-reclaim-on-exhaustion "/sys/kernel/debug/xiova_edu/$EDU/bench" "40000 sg"
+}
+
 # The kernel's rules: strict to lazy live; nothing else while bound. The
 # queue built live must have the shape of the type asked for (the type is
 # recorded before the queue is set up).
@@ -312,7 +320,6 @@ kernel_group_type() {
 # DMA DMA-FQ DMA-SQ DMA DMA-SQ DMA-FQ covers every ordered pair.
 type_cycles() {
 	order="DMA-FQ DMA-SQ DMA DMA-SQ DMA-FQ DMA"
-	dev=$(nvme_disk "$NVME")
 	head -c 65536 /dev/urandom >/tmp/cycle.pat
 	want=$(md5sum </tmp/cycle.pat)
 	i=0 bad=0 why=''
@@ -328,8 +335,8 @@ type_cycles() {
 		elif ! bind "$NVME" nvme; then
 			bad=$((bad + 1)) why="cycle $i: nvme not ready after bind"
 			break
-		elif ! cycle_io "$dev" "$i" "$want"; then
-			bad=$((bad + 1)) why="cycle $i ($t): data differs"
+		elif ! why_io=$(cycle_io "$(nvme_disk "$NVME")" "$i" "$want"); then
+			bad=$((bad + 1)) why="cycle $i ($t): $why_io"
 		fi
 		i=$((i + 1))
 	done
@@ -341,11 +348,24 @@ type_cycles() {
 	fi
 }
 
-# One 64 KiB block at an offset that moves with the cycle, O_DIRECT.
+# One 64 KiB block at an offset that moves with the cycle, O_DIRECT; the
+# disk is looked up again each time, since a rebound controller may get a
+# new instance number. Says what went wrong.
 cycle_io() {
 	off=$(($2 % 256))
-	dd if=/tmp/cycle.pat of="$1" bs=65536 seek="$off" oflag=direct 2>/dev/null &&
-		[ "$(dd if="$1" bs=65536 skip="$off" count=1 iflag=direct 2>/dev/null | md5sum)" = "$3" ]
+	if [ -z "$1" ]; then
+		echo "no nvme disk"
+		return 1
+	fi
+	if ! err=$(dd if=/tmp/cycle.pat of="$1" bs=65536 seek="$off" oflag=direct 2>&1); then
+		echo "write to $1 failed: $(echo "$err" | head -n 1)"
+		return 1
+	fi
+	got=$(dd if="$1" bs=65536 skip="$off" count=1 iflag=direct 2>/dev/null | md5sum)
+	if [ "$got" != "$3" ]; then
+		echo "$1 block $off differs after write and read"
+		return 1
+	fi
 }
 
 # iovas_accounted BDF: every IOVA the device had is back in the allocator:
@@ -423,6 +443,7 @@ main() {
 		[ "$t" = DMA ] || set_type_all "$t"
 		io_in_type "$t"
 	done
+	sq_reclaim
 	live_type_rules
 	kernel_group_type
 	unbind "$EDU"

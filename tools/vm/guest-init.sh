@@ -80,6 +80,8 @@ main() {
 	mount_filesystems
 	# WARN/BUG are KERN_WARNING/KERN_EMERG; 7 also shows pr_info from modules.
 	dmesg -n 7
+	# Test markers are written to /dev/kmsg (guest-lib.sh), unthrottled.
+	echo on >/proc/sys/kernel/printk_devkmsg 2>/dev/null
 	echo "XIOVA-VM: start kernel=$(uname -r) flavour=${XIOVA_FLAVOUR:-unknown}"
 	if [ "${XIOVA_PROBE:-0}" = 1 ]; then
 		echo "XIOVA-VM: probe-ok"

@@ -36,7 +36,7 @@ run_kunit() {
 		return
 	fi
 	for suite in xiova_magazine xiova_depot xiova_rcache xiova_hotplug \
-		xiova_tree xiova_reserve xiova_badinput; do
+		xiova_tree xiova_reserve xiova_badinput xiova_audit; do
 		report_suite "$suite"
 	done
 	xt_check kunit-unload rmmod xiova_kunit xiova

@@ -11,12 +11,18 @@
 #   tools/vm/mkinitramfs.sh --kver "$KVER" --moddir "$MODDIR" -k kunit ...
 #   tools/vm/run.sh -k "$KERNEL" --iommu virtio ...
 #
-# Usage: test-kernel.sh [--boot-check [FLAVOUR...]]
+# Usage: test-kernel.sh [--variant kcsan] [--boot-check [FLAVOUR...]]
 #   (no option)    build if needed, print the paths
+#   --variant kcsan
+#                  the KCSAN variant: tools/vm/test-kernel-kcsan.config
+#                  merged after test-kernel.config (KCSAN instead of KASAN,
+#                  which exclude each other; release *-xiova-kcsan), cached
+#                  apart in $XIOVA_CACHE/test-kernel-kcsan/ under its own
+#                  key, so that both kernels stay built
 #   --boot-check   also boot it (default flavours: intel virtio) with a guest
 #                  script checking the IOMMU, its groups, the edu device,
-#                  kmemleak, lockdep, KASAN, KUnit and CPU hotplug; the
-#                  judge's verdicts go to stdout, exit status 1 on failure
+#                  kmemleak, lockdep, KASAN (KCSAN), KUnit and CPU hotplug;
+#                  the judge's verdicts go to stdout, exit status 1 on failure
 #
 # Config: make tinyconfig, then kernel/configs/kvm_guest.config and
 # tools/vm/test-kernel.config merged with scripts/kconfig/merge_config.sh.
@@ -42,7 +48,8 @@
 # extracted or configured). Nothing is ever built inside it.
 #
 # Environment: XIOVA_CACHE (default /var/cache/xiova), XIOVA_JOBS (make -j,
-# default nproc), XIOVA_TEST_KERNEL_BASE (tinyconfig or x86_64_defconfig).
+# default nproc), XIOVA_TEST_KERNEL_BASE (tinyconfig or x86_64_defconfig),
+# XIOVA_TEST_KERNEL_VARIANT (same as --variant; "" is the KASAN kernel).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -59,34 +66,52 @@ readonly HOST_PACKAGES=(build-essential bc bison flex libelf-dev libssl-dev
 	kmod cpio xz-utils "$KERNEL_PKG")
 
 BASE=${XIOVA_TEST_KERNEL_BASE:-tinyconfig}
-CACHE='' TREE='' KEY='' KVERSION='' DIR='' BUILD='' KVER=''
+VARIANT=${XIOVA_TEST_KERNEL_VARIANT:-}
+CACHE='' TREE='' KEY='' KVERSION='' DIR='' BUILD='' KVER='' ROOT_DIR=''
+# test-kernel.config, then the variant's fragment: later settings win.
+FRAGMENTS=()
 
 usage() { sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 
 main() {
 	local boot_check=0 flavours=()
-	case ${1:-} in
-	'') ;;
-	--boot-check) boot_check=1; shift; flavours=("$@") ;;
-	-h | --help) usage 0 ;;
-	*) usage 2 >&2 ;;
-	esac
+	while (($#)); do
+		case $1 in
+		--variant)
+			(($# > 1)) || usage 2 >&2
+			VARIANT=$2
+			shift 2
+			;;
+		--boot-check) boot_check=1; shift; flavours=("$@"); break ;;
+		-h | --help) usage 0 ;;
+		*) usage 2 >&2 ;;
+		esac
+	done
 	case $BASE in
 	tinyconfig | x86_64_defconfig) ;;
 	*) die "XIOVA_TEST_KERNEL_BASE is tinyconfig or x86_64_defconfig, not '$BASE'" ;;
+	esac
+	FRAGMENTS=("$FRAGMENT")
+	case $VARIANT in
+	'') ;;
+	kcsan) FRAGMENTS+=("$HERE/test-kernel-$VARIANT.config") ;;
+	*) die "unknown test kernel variant '$VARIANT' (known: kcsan)" ;;
 	esac
 
 	ensure_packages "${HOST_PACKAGES[@]}"
 	CACHE=$(xiova_cache_dir)
 	TREE=$CACHE/$KERNEL_DIR
-	mkdir -p "$CACHE/test-kernel"
-	# Concurrent runs wait for each other instead of building twice.
+	ROOT_DIR=$CACHE/test-kernel${VARIANT:+-$VARIANT}
+	mkdir -p "$CACHE/test-kernel" "$ROOT_DIR"
+	# Concurrent runs wait for each other instead of building twice; one
+	# lock for every variant, so that two kernel builds never share the
+	# two cores.
 	exec 9>"$CACHE/test-kernel/.lock"
 	flock 9
 
 	prepare_tree
 	compute_key
-	DIR=$CACHE/test-kernel/$KEY
+	DIR=$ROOT_DIR/$KEY
 	BUILD=$DIR/build
 	if [[ -f $DIR/stamp && -f $DIR/bzImage && -d $DIR/staging ]]; then
 		KVER=$(<"$DIR/stamp")
@@ -141,7 +166,12 @@ compute_key() {
 		printf 'base %s\n' "$BASE" "${BASE_FRAGMENTS[@]}"
 		for f in $(base_files) "${BASE_FRAGMENTS[@]}"; do cat "$TREE/$f"; done
 		printf 'fragment\n'
-		fragment_settings
+		fragment_settings "$FRAGMENT"
+		# The default kernel's key stays what it was before variants.
+		if [[ -n $VARIANT ]]; then
+			printf 'variant %s\n' "$VARIANT"
+			fragment_settings "${FRAGMENTS[1]}"
+		fi
 		printf 'kernel %s\n' "$KVERSION"
 		gcc --version | head -n1
 	} | sha256sum | cut -c1-12)
@@ -150,7 +180,7 @@ compute_key() {
 # What merge_config.sh reads of the fragment: comments can change freely
 # without costing a rebuild.
 fragment_settings() {
-	grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$FRAGMENT" |
+	grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$1" |
 		sed 's/[[:space:]]*$//'
 }
 
@@ -191,7 +221,7 @@ make_o() {
 configure() {
 	local f fragments=()
 	for f in "${BASE_FRAGMENTS[@]}"; do fragments+=("$TREE/$f"); done
-	fragments+=("$FRAGMENT")
+	fragments+=("${FRAGMENTS[@]}")
 
 	exec 8>"$CACHE/.lock"
 	flock 8
@@ -199,7 +229,7 @@ configure() {
 		[[ ! -e $TREE/drivers/xiova/Kconfig ]]; then
 		die "$TREE/drivers/Kconfig sources drivers/xiova/Kconfig, which is missing: run tools/kunit/run.sh once"
 	fi
-	log "configuring $BUILD ($BASE + ${BASE_FRAGMENTS[*]##*/} + ${FRAGMENT##*/})"
+	log "configuring $BUILD ($BASE + ${BASE_FRAGMENTS[*]##*/} + ${FRAGMENTS[*]##*/})"
 	# tinyconfig merges its own fragments and reports each override.
 	make_o -s "$BASE" >"$DIR/base.log" 2>&1 ||
 		{ cat "$DIR/base.log" >&2; die "make $BASE failed"; }
@@ -216,27 +246,36 @@ configure() {
 }
 
 # Kconfig drops a setting whose dependencies are unmet without a word (and
-# merge_config.sh only warns): compare every line of the fragment with the
-# result.
+# merge_config.sh only warns): compare every line of the fragments with the
+# result. A variant's fragment overrides test-kernel.config, as in the
+# merge: the last value of a symbol is the one wanted.
 check_config() {
-	local line sym want got bad=()
-	while IFS= read -r line; do
-		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
-			sym=${BASH_REMATCH[1]} want=${BASH_REMATCH[2]}
-		elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
-			sym=${BASH_REMATCH[1]} want=n
-		else
-			continue
-		fi
+	local f line sym want got bad=() order=()
+	local -A wanted=()
+	for f in "${FRAGMENTS[@]}"; do
+		while IFS= read -r line; do
+			if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+				sym=${BASH_REMATCH[1]} want=${BASH_REMATCH[2]}
+			elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+				sym=${BASH_REMATCH[1]} want=n
+			else
+				continue
+			fi
+			[[ -v wanted[$sym] ]] || order+=("$sym")
+			wanted[$sym]=$want
+		done <"$f"
+	done
+	for sym in "${order[@]}"; do
+		want=${wanted[$sym]}
 		got=$(sed -n "s/^$sym=//p" "$BUILD/.config")
 		[[ -n $got ]] || got=n
 		[[ $got == "$want" ]] || bad+=("$sym: wanted $want, got $got")
-	done <"$FRAGMENT"
+	done
 	if ((${#bad[@]})); then
 		printf '  %s\n' "${bad[@]}" >&2
-		die "${#bad[@]} setting(s) of ${FRAGMENT##*/} did not survive olddefconfig (unmet dependencies?)"
+		die "${#bad[@]} setting(s) of ${FRAGMENTS[*]##*/} did not survive olddefconfig (unmet dependencies?)"
 	fi
-	log "all settings of ${FRAGMENT##*/} are in the final .config"
+	log "all settings of ${FRAGMENTS[*]##*/} are in the final .config"
 }
 
 compile() {
@@ -291,9 +330,10 @@ EOF
 	trap - EXIT
 }
 
+# Only this variant's older keys: the other variants stay cached.
 remove_other_keys() {
 	local d
-	for d in "$CACHE"/test-kernel/*/; do
+	for d in "$ROOT_DIR"/*/; do
 		d=${d%/}
 		[[ $d == "$DIR" ]] && continue
 		log "removing old test kernel ${d##*/}"
@@ -313,6 +353,7 @@ print_paths() {
 	printf 'CONFIG=%q\n' "$BUILD/.config"
 	printf 'SYSTEM_MAP=%q\n' "$BUILD/System.map"
 	printf 'KEY=%q\n' "$KEY"
+	printf 'VARIANT=%q\n' "${VARIANT:-kasan}"
 }
 
 # Boots the kernel with the edu device under each IOMMU and checks that the
@@ -330,9 +371,9 @@ boot_check() {
 
 	local flavour failed=0 serial
 	for flavour in "${flavours[@]}"; do
-		serial=$CACHE/logs/test-kernel-$flavour.log
+		serial=$CACHE/logs/test-kernel${VARIANT:+-$VARIANT}-$flavour.log
 		"$HERE/run.sh" -k "$DIR/bzImage" -i "$work/initramfs.cpio.gz" \
-			--iommu "$flavour" --name "test-kernel-$flavour" -l "$serial" \
+			--iommu "$flavour" --name "test-kernel${VARIANT:+-$VARIANT}-$flavour" -l "$serial" \
 			-- -device edu,dma_mask=0xfffffff || failed=1
 		log "$flavour: $(init_time "$serial")"
 	done
@@ -396,6 +437,12 @@ check_edu_group() {
 }
 
 # Quiet greps: printing kernel-log lines would make the judge see them twice.
+# The kcsan variant has KCSAN instead; its debugfs file says whether it
+# is enabled.
+kcsan_on() {
+	grep -q '^enabled: 1' /sys/kernel/debug/kcsan
+}
+
 kasan_on() {
 	dmesg | grep -q 'KernelAddressSanitizer initialized'
 }
@@ -423,7 +470,11 @@ xt_check iommu-present has_entries /sys/class/iommu
 check_edu_group
 # After check_edu_group: with virtio-iommu and no driver bound, none yet.
 xt_check iommu-groups has_entries /sys/kernel/iommu_groups
-xt_check kasan kasan_on
+if [ -e /sys/kernel/debug/kcsan ]; then
+	xt_check kcsan kcsan_on
+else
+	xt_check kasan kasan_on
+fi
 xt_check lockdep lockdep_on
 xt_check kmemleak kmemleak_scans
 xt_check failslab test -d /sys/kernel/debug/failslab

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Domain create/destroy cycles with allocation failures injected into
+ * this process only: /proc/self/make-it-fail is set around each command,
+ * so with failslab (and fail_page_alloc) configured with task-filter=Y
+ * and a probability, any allocation a command makes may fail, the
+ * module's kmalloc'd ones (domain, rcache array, per-CPU caches, debugfs
+ * entries, burst arrays) as well as its tree nodes and magazines.
+ *
+ * Each cycle: create, three alloc_fast and one alloc, a burst of 30,
+ * check, destroy. What may happen:
+ *   create      0, or ENOMEM; then nothing may be left: "destroy" (with
+ *               no fault) answers ENOENT
+ *   alloc*      0 or ENOSPC
+ *   burst       0, ENOSPC (a range) or ENOMEM (its pfn array)
+ *   check       0: the tree is sound whatever failed
+ *   destroy     0
+ * Anything else fails the test. The caller checks leaks (kmemleak, the
+ * module's counts at unload). The domain must not exist beforehand, and
+ * another domain should hold the module's caches, so that the cycles do
+ * not create and destroy the kmem_caches (whose creation failure the slab
+ * allocator reports with a stack dump).
+ *
+ * Usage: fault_cycles [-n CYCLES] [DOMAIN]      (default 100, "fc0")
+ * The last diagnostic line is machine-readable:
+ *   # counts: cycles=N create_ok=N create_enomem=N alloc_ok=N
+ *     alloc_enospc=N burst_ok=N burst_enospc=N burst_enomem=N
+ */
+#include <getopt.h>
+
+#include "xiova_ctl.h"
+
+#define MAKE_IT_FAIL	"/proc/self/make-it-fail"
+
+static int fail_fd = -1;
+static long create_ok, create_enomem, alloc_ok, alloc_enospc;
+static long burst_ok, burst_enospc, burst_enomem;
+
+static void set_fail(bool on)
+{
+	if (pwrite(fail_fd, on ? "1" : "0", 1, 0) != 1) {
+		printf("# writing " MAKE_IT_FAIL ": %s\n", strerror(errno));
+		exit(KSFT_FAIL);
+	}
+}
+
+/* One command with faults on; its result (0 or -errno). */
+static int faulty(int fd, char *reply, size_t size, const char *cmd)
+{
+	int ret;
+
+	set_fail(true);
+	ret = xc_cmd(fd, reply, size, "%s", cmd);
+	set_fail(false);
+	return ret;
+}
+
+static bool run_cycle(int fd, const char *dom, int i)
+{
+	char cmd[128], reply[128];
+	int ret, k;
+
+	snprintf(cmd, sizeof(cmd), "create %s", dom);
+	ret = faulty(fd, NULL, 0, cmd);
+	if (ret == -ENOMEM) {
+		create_enomem++;
+		ret = xc_cmd(fd, NULL, 0, "destroy %s", dom);
+		if (ret != -ENOENT) {
+			fail("run %d: create failed with ENOMEM but destroy answered %s",
+			     i, strerror(-ret));
+			return false;
+		}
+		return true;
+	}
+	if (ret) {
+		fail("run %d: create -> %s", i, strerror(-ret));
+		return false;
+	}
+	create_ok++;
+
+	for (k = 0; k < 4; k++) {
+		snprintf(cmd, sizeof(cmd), "%s %s %d 0xffffffff 1",
+			 k < 3 ? "alloc_fast" : "alloc", dom, 1 << k);
+		ret = faulty(fd, reply, sizeof(reply), cmd);
+		if (!ret) {
+			alloc_ok++;
+		} else if (ret == -ENOSPC) {
+			alloc_enospc++;
+		} else {
+			fail("run %d: '%s' -> %s", i, cmd, strerror(-ret));
+			return false;
+		}
+	}
+
+	snprintf(cmd, sizeof(cmd), "burst %s 30 2", dom);
+	ret = faulty(fd, reply, sizeof(reply), cmd);
+	if (!ret) {
+		burst_ok++;
+	} else if (ret == -ENOSPC) {
+		burst_enospc++;
+	} else if (ret == -ENOMEM) {
+		burst_enomem++;
+	} else {
+		fail("run %d: '%s' -> %s", i, cmd, strerror(-ret));
+		return false;
+	}
+
+	ret = xc_cmd(fd, NULL, 0, "check %s", dom);
+	if (ret) {
+		fail("run %d: check %s -> %s", i, dom, strerror(-ret));
+		return false;
+	}
+	snprintf(cmd, sizeof(cmd), "destroy %s", dom);
+	ret = faulty(fd, NULL, 0, cmd);
+	if (ret) {
+		fail("run %d: destroy %s -> %s", i, dom, strerror(-ret));
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dom = "fc0";
+	long cycles = 100, i;
+	int fd, opt;
+	bool ok = true;
+
+	while ((opt = getopt(argc, argv, "n:")) != -1) {
+		if (opt != 'n') {
+			fprintf(stderr, "usage: fault_cycles [-n CYCLES] [DOMAIN]\n");
+			return KSFT_FAIL;
+		}
+		cycles = atol(optarg);
+	}
+	if (optind < argc)
+		dom = argv[optind];
+
+	xc_require_ctl();
+	fail_fd = open(MAKE_IT_FAIL, O_WRONLY);
+	if (fail_fd < 0)
+		tap_skip_all(MAKE_IT_FAIL " is missing (CONFIG_FAULT_INJECTION)");
+	fd = xc_open();
+	if (fd < 0) {
+		printf("# open " XC_CTL ": %s\n", strerror(-fd));
+		return KSFT_FAIL;
+	}
+	tap_plan(1);
+	for (i = 0; i < cycles && ok; i++)
+		ok = run_cycle(fd, dom, i);
+	xc_cmd(fd, NULL, 0, "destroy %s", dom);
+	tap_result(ok ? TAP_PASS : TAP_FAIL, "cycles_fail_cleanly", NULL);
+	/* One line: the guest script reads it with one sed. */
+	printf("# counts: cycles=%ld create_ok=%ld create_enomem=%ld", i,
+	       create_ok, create_enomem);
+	printf(" alloc_ok=%ld alloc_enospc=%ld", alloc_ok, alloc_enospc);
+	printf(" burst_ok=%ld burst_enospc=%ld burst_enomem=%ld\n", burst_ok,
+	       burst_enospc, burst_enomem);
+	close(fd);
+	return tap_exit();
+}

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The concurrent load of concurrency.c, for a given time, in a form that
+ * survives allocation failures: one pinned process per CPU doing
+ * alloc_fast/free_fast, alloc/free and bursts on one shared domain. With
+ * -e (fault injection is on), an allocation or burst that fails with
+ * ENOSPC is counted and the load goes on; any other error, and any error
+ * without -e, fails. Frees never fail: a free that cannot get a magazine
+ * goes to the tree.
+ *
+ * Halfway through, the workers hold still and every range they hold must
+ * be in the tree exactly once, with the tree's node count equal to what
+ * they hold plus what the magazines cache; the same at the end. Then they
+ * free everything and the domain must hold cached ranges only. Without -k
+ * it is flushed (the tree must be empty) and destroyed; with -k it is left
+ * with its magazines full for the caller to destroy, so that the teardown
+ * audit (debug_checks=1, debugfs xiova/audit) checks real magazines.
+ *
+ * Usage: fault_load [-e] [-k] [-s SECONDS] [DOMAIN]   (default 10 s, "fl0")
+ * The last diagnostic line is machine-readable:
+ *   # counts: ops=N bursts=N alloc_enospc=N burst_enospc=N repins=N
+ */
+#include <getopt.h>
+
+#include "xiova_load.h"
+
+struct fl_counts {
+	long	alloc_enospc;
+	long	burst_enospc;
+};
+
+static struct fl_counts *counts;
+static bool expect_enospc;
+
+static const unsigned long fl_sizes[] = {
+	1, 1, 1, 2, 2, 3, 4, 4, 5, 8, 8, 13, 16, 20, 32, 33, 64,
+};
+
+/* An allocation failed with ret: fine only for ENOSPC under -e. */
+static bool fl_tolerated(struct load_shared *sh, int i, int ret,
+			 long *counter, const char *what)
+{
+	if (ret == -ENOSPC && expect_enospc) {
+		__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	wfail(sh, i, "%s -> %s", what, strerror(-ret));
+	return false;
+}
+
+static bool fl_burst(struct load_shared *sh, int i, int fd, const char *dom,
+		     unsigned long r)
+{
+	unsigned long count = 32 + r % 200, size = fl_sizes[r % 17], done;
+	int ret = xc_burst(fd, dom, count, size, 1, &done, NULL);
+
+	if (!ret && done == count) {
+		sh->w[i].bursts++;
+		return true;
+	}
+	if (ret)
+		return fl_tolerated(sh, i, ret, &counts[i].burst_enospc,
+				    "burst");
+	wfail(sh, i, "burst %s %lu %lu: %lu ops", dom, count, size, done);
+	return false;
+}
+
+/* 0 when allocated, 1 when refused and tolerated, -1 on a failure. */
+static int fl_alloc(struct load_shared *sh, int i, int fd, const char *dom,
+		    unsigned long r, long ops, struct load_range *n)
+{
+	bool fast = r % 10 != 0;
+	unsigned long lo, hi;
+	int ret;
+
+	n->size = fl_sizes[(r >> 8) % 17];
+	n->fast = fast;
+	n->len = fast ? load_fast_len(n->size) : n->size;
+	ret = xc_alloc(fd, fast ? "alloc_fast" : "alloc", dom, n->size,
+		       LOAD_LIMIT, 1, &n->pfn);
+	if (ret)
+		return fl_tolerated(sh, i, ret, &counts[i].alloc_enospc,
+				    fast ? "alloc_fast" : "alloc") ? 1 : -1;
+	if (!(ops % 8)) {
+		ret = xc_find(fd, dom, n->pfn, &lo, &hi);
+		if (ret || lo != n->pfn || hi != n->pfn + n->len - 1) {
+			wfail(sh, i, "find %s %#lx -> %s [%#lx, %#lx], expected %lu pfns",
+			      dom, n->pfn, strerror(-ret), lo, hi, n->len);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int fl_worker(struct load_shared *sh, int i, const char *dom)
+{
+	struct load_range held[LOAD_MAX_HOLD];
+	unsigned long state = 0x9e3779b97f4a7c15ul * (i + 1);
+	int fd, nheld = 0, cpu = sh->w[i].cpu, ret;
+	long ops = 0;
+
+	pin_cpu(cpu);
+	fd = xc_open();
+	if (fd < 0) {
+		wfail(sh, i, "open ctl: %s", strerror(-fd));
+		return 1;
+	}
+	while (!sh->w[i].failed) {
+		unsigned long r = load_rand(&state);
+
+		if (LOAD_GET(sh->pause)) {
+			load_publish(sh, i, held, nheld);
+			LOAD_SET(sh->w[i].paused, 1);
+			while (LOAD_GET(sh->pause))
+				sleep_ms(1);
+			LOAD_SET(sh->w[i].paused, 0);
+		}
+		if (LOAD_GET(sh->stop))
+			break;
+		/* Back home once an offlined CPU returns. */
+		if (!(ops % 64) && !pinned_to(cpu) && !pin_cpu(cpu))
+			sh->w[i].repins++;
+
+		if (r % 100 < 2) {
+			if (!fl_burst(sh, i, fd, dom, r))
+				break;
+		} else if (nheld < LOAD_MAX_HOLD && (!nheld || r % 100 < 52)) {
+			ret = fl_alloc(sh, i, fd, dom, r, ops, &held[nheld]);
+			if (ret < 0)
+				break;
+			if (!ret)
+				nheld++;
+		} else {
+			int k = (r >> 8) % nheld;
+
+			if (!load_free_one(sh, i, fd, dom, &held[k]))
+				break;
+			held[k] = held[--nheld];
+		}
+		ops++;
+		sh->w[i].ops = ops;
+	}
+
+	load_publish(sh, i, held, nheld);
+	LOAD_SET(sh->w[i].done, 1);
+	while (!LOAD_GET(sh->go_free))
+		sleep_ms(1);
+	while (nheld && !sh->w[i].failed)
+		if (load_free_one(sh, i, fd, dom, &held[--nheld]))
+			sh->w[i].nheld = nheld;
+	close(fd);
+	return sh->w[i].failed ? 1 : 0;
+}
+
+static int fl_start(struct load_shared *sh, const char *dom)
+{
+	int cpus[LOAD_MAX_WORKERS], n, i;
+	pid_t pid;
+
+	n = usable_cpus(cpus, LOAD_MAX_WORKERS);
+	sh->nworkers = n;
+	fflush(stdout);
+	for (i = 0; i < n; i++) {
+		sh->w[i].cpu = cpus[i];
+		pid = fork();
+		if (pid < 0) {
+			diag("fork: %s", strerror(errno));
+			return -1;
+		}
+		if (!pid)
+			_exit(fl_worker(sh, i, dom));
+		sh->w[i].pid = pid;
+	}
+	return n;
+}
+
+/* Runs until the deadline or a worker fails; true if none failed. */
+static bool fl_run_until(struct load_shared *sh, double deadline)
+{
+	while (now_sec() < deadline) {
+		if (load_any_failed(sh))
+			return false;
+		sleep_ms(50);
+	}
+	return !load_any_failed(sh);
+}
+
+static void fl_totals(struct load_shared *sh, long *alloc, long *burst,
+		      long *repins)
+{
+	int i;
+
+	*alloc = *burst = *repins = 0;
+	for (i = 0; i < sh->nworkers; i++) {
+		*alloc += __atomic_load_n(&counts[i].alloc_enospc,
+					  __ATOMIC_RELAXED);
+		*burst += __atomic_load_n(&counts[i].burst_enospc,
+					  __ATOMIC_RELAXED);
+		*repins += LOAD_GET(sh->w[i].repins);
+	}
+}
+
+/* Everything freed: only cached ranges left, and a sound tree. */
+static bool fl_check_cached_only(int fd, const char *dom)
+{
+	bool ok = xc_expect_nodes_settled(dom, 0);
+
+	if (xc_cmd(fd, NULL, 0, "check %s", dom)) {
+		fail("check %s failed after everything was freed", dom);
+		ok = false;
+	}
+	return ok;
+}
+
+static void __noreturn print_usage(void)
+{
+	fprintf(stderr, "usage: fault_load [-e] [-k] [-s SECONDS] [DOMAIN]\n");
+	exit(KSFT_FAIL);
+}
+
+int main(int argc, char **argv)
+{
+	long alloc_enospc, burst_enospc, repins;
+	const char *dom = "fl0";
+	double secs = 10, start;
+	struct load_shared *sh;
+	bool keep = false, ok, mid;
+	int fd, n, opt;
+
+	while ((opt = getopt(argc, argv, "eks:")) != -1) {
+		switch (opt) {
+		case 'e':
+			expect_enospc = true;
+			break;
+		case 'k':
+			keep = true;
+			break;
+		case 's':
+			secs = atof(optarg);
+			break;
+		default:
+			print_usage();
+		}
+	}
+	if (optind < argc)
+		dom = argv[optind++];
+	if (optind != argc || secs <= 0)
+		print_usage();
+
+	xc_require_ctl();
+	fd = xc_open();
+	if (fd < 0) {
+		printf("# open " XC_CTL ": %s\n", strerror(-fd));
+		return KSFT_FAIL;
+	}
+	xc_cmd(fd, NULL, 0, "destroy %s", dom);
+	sh = load_map();
+	counts = mmap(NULL, sizeof(*counts) * LOAD_MAX_WORKERS,
+		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!sh || counts == MAP_FAILED ||
+	    xc_cmd(fd, NULL, 0, "create %s", dom)) {
+		printf("# cannot create %s or map the shared areas\n", dom);
+		return KSFT_FAIL;
+	}
+	tap_plan(5);
+
+	start = now_sec();
+	n = fl_start(sh, dom);
+	ok = n > 0 && fl_run_until(sh, start + secs / 2);
+
+	/* Halfway: the workers hold still with partly filled magazines. */
+	mid = ok && load_pause(sh);
+	mid = mid && load_check_holdings(sh, fd, dom);
+	load_resume(sh);
+	tap_result(mid ? TAP_PASS : TAP_FAIL, "holdings_accounted_midway",
+		   NULL);
+
+	ok = ok && fl_run_until(sh, start + secs);
+	LOAD_SET(sh->stop, 1);
+	ok = load_wait(sh, done, 600) && ok;
+	fl_totals(sh, &alloc_enospc, &burst_enospc, &repins);
+	diag("%d workers, %ld ops (%ld bursts) in %.2f s", n,
+	     load_total_ops(sh), load_total_bursts(sh), now_sec() - start);
+	tap_result(ok && !load_any_failed(sh) ? TAP_PASS : TAP_FAIL,
+		   "workers_ran", NULL);
+
+	tap_result(load_check_holdings(sh, fd, dom) ? TAP_PASS : TAP_FAIL,
+		   "holdings_accounted", NULL);
+
+	tap_result(load_finish(sh) ? TAP_PASS : TAP_FAIL, "workers_freed_all",
+		   NULL);
+
+	if (keep) {
+		tap_result(fl_check_cached_only(fd, dom) ? TAP_PASS : TAP_FAIL,
+			   "only_cached_left", NULL);
+	} else {
+		tap_result(load_check_empty(fd, dom) ? TAP_PASS : TAP_FAIL,
+			   "domain_empty_after_flush", NULL);
+		xc_cmd(fd, NULL, 0, "destroy %s", dom);
+	}
+	diag("counts: ops=%ld bursts=%ld alloc_enospc=%ld burst_enospc=%ld repins=%ld",
+	     load_total_ops(sh), load_total_bursts(sh), alloc_enospc,
+	     burst_enospc, repins);
+	close(fd);
+	return tap_exit();
+}
