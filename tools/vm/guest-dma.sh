@@ -287,12 +287,32 @@ bad_attach() {
 	expect_err detach-not-attached "$D/detach" "0000:00:00.0" "No such file or directory"
 }
 
+# Random bytes (with a NUL in them, so never a valid line) written to
+# every file that takes writes: refused, and nothing changes.
+binary_writes() {
+	{ head -c 47 /dev/urandom; printf '\0'; } >/tmp/junk
+	before="$(cat "$D/devices") $(cat "$D/$NVME/type")"
+	for f in attach detach "$NVME/type"; do
+		if cat /tmp/junk 2>/dev/null >"$D/$f"; then
+			xt_fail "binary-write-${f##*/}" "48 random bytes accepted"
+		else
+			xt_pass "binary-write-${f##*/}"
+		fi
+	done
+	if [ "$(cat "$D/devices") $(cat "$D/$NVME/type")" = "$before" ]; then
+		xt_pass binary-writes-changed-nothing
+	else
+		xt_fail binary-writes-changed-nothing "devices or type changed"
+	fi
+}
+
 # Refusals once the devices are attached and their drivers bound.
 bad_attached() {
 	expect_err attach-twice "$D/attach" "$EDU DMA" "File exists"
 	expect_err detach-bound-driver "$D/detach" "$NVME" "Device or resource busy"
 	expect_err type-garbage "$D/$NVME/type" "dma" "Invalid argument"
 	expect_err type-empty "$D/$NVME/type" "" "Invalid argument"
+	binary_writes
 	if rmmod xiova_dma 2>/dev/null; then
 		xt_fail rmmod-while-attached "xiova_dma unloaded with devices attached"
 	else
