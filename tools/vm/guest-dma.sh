@@ -251,7 +251,7 @@ live_type_rules() {
 	expect_ok live-prepare-strict "$D/$NVME/type" DMA
 	bind "$NVME" nvme
 	expect_ok live-DMA-to-DMA-SQ "$D/$NVME/type" DMA-SQ
-	check_shape live-shape-DMA-SQ "$NVME" DMA-SQ
+	check_shape type-set-before-fq-init-DMA-SQ "$NVME" DMA-SQ
 	io_blk_verify live-io-DMA-SQ "$(nvme_disk "$NVME")" 4
 	expect_err live-DMA-SQ-to-DMA-refused "$D/$NVME/type" DMA "Device or resource busy"
 	expect_err live-DMA-SQ-to-DMA-FQ-refused "$D/$NVME/type" DMA-FQ "Device or resource busy"
@@ -259,7 +259,7 @@ live_type_rules() {
 	expect_ok live-back-to-strict "$D/$NVME/type" DMA
 	bind "$NVME" nvme
 	expect_ok live-DMA-to-DMA-FQ "$D/$NVME/type" DMA-FQ
-	check_shape live-shape-DMA-FQ "$NVME" DMA-FQ
+	check_shape type-set-before-fq-init-DMA-FQ "$NVME" DMA-FQ
 	io_blk_verify live-io-DMA-FQ "$(nvme_disk "$NVME")" 4
 	expect_ok live-same-type "$D/$NVME/type" DMA-FQ
 }
