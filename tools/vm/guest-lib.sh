@@ -67,3 +67,19 @@ kmemleak_clean() {
 	echo "kmemleak: $leaks report(s) after two scans"
 	[ "$leaks" -eq 0 ] || { head -n 40 /sys/kernel/debug/kmemleak; return 1; }
 }
+
+# ctl CMD...: one command to xiova's test control file, open on fd 3; on
+# failure the errno text goes to stdout, so callers can match it.
+ctl() {
+	# shellcheck disable=SC2320 # $? of the echo is the write's result
+	_ctl_err=$({ echo "$*" >&3; } 2>&1) && return 0
+	echo "'$*': ${_ctl_err#*: write error: }"
+	return 1
+}
+
+# ctl_reply CMD...: the command, then the reply line the file gives back.
+ctl_reply() {
+	ctl "$@" || return 1
+	read -r _ctl_reply <&3 || return 1
+	echo "$_ctl_reply"
+}

@@ -42,21 +42,6 @@ mark() {
 	echo "$*" >"$T/trace_marker"
 }
 
-# ctl CMD...: one command on fd 3 (the control file); its errno text on
-# failure goes to stdout.
-ctl() {
-	# shellcheck disable=SC2320 # $? of the echo is the write's result
-	_ctl_err=$({ echo "$*" >&3; } 2>&1) && return 0
-	echo "'$*': ${_ctl_err#*: write error: }"
-	return 1
-}
-
-ctl_reply() {
-	ctl "$@" || return 1
-	read -r _ctl_reply <&3 || return 1
-	echo "$_ctl_reply"
-}
-
 # domain_id NAME: the xiova domain number of test domain NAME.
 domain_id() {
 	_di=$(readlink "$DBG/test/$1") || return 1
