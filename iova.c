@@ -3,8 +3,8 @@
  * xiova rbtree core: the range allocator behind the magazine caches.
  *
  * Ranges live in an rbtree ordered by pfn, with an anchor node above the
- * whole space. Allocation walks the tree top-down from a cached starting
- * point and takes the highest gap below the limit that fits.
+ * whole space. Allocation takes the highest free range below the limit
+ * that fits, found through the free-gap data of iova_gap.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -174,8 +174,6 @@ int xiova_init_domain(struct xiova_domain *iovad, unsigned long granule,
 
 	spin_lock_init(&iovad->iova_rbtree_lock);
 	iovad->rbroot = RB_ROOT;
-	iovad->cached_node = &iovad->anchor.node;
-	iovad->cached32_node = &iovad->anchor.node;
 	iovad->granule = granule;
 	iovad->start_pfn = start_pfn;
 	iovad->dma_32bit_pfn = 1UL << (32 - xiova_shift(iovad));
@@ -185,8 +183,7 @@ int xiova_init_domain(struct xiova_domain *iovad, unsigned long granule,
 	iovad->anchor.flags = XIOVA_F_RESERVED;
 	iovad->rcaches = NULL;
 	iovad->tree_nodes = 0;
-	rb_link_node(&iovad->anchor.node, NULL, &iovad->rbroot.rb_node);
-	rb_insert_color(&iovad->anchor.node, &iovad->rbroot);
+	xiova_gap_init_anchor(iovad);
 	xiova_debugfs_add_domain(iovad);
 	return 0;
 }
@@ -219,116 +216,16 @@ void xiova_put_domain(struct xiova_domain *iovad)
 }
 EXPORT_SYMBOL_NS_GPL(xiova_put_domain, XIOVA);
 
-static struct rb_node *xiova_cached_start(struct xiova_domain *iovad,
-					  unsigned long limit_pfn)
-{
-	if (limit_pfn <= iovad->dma_32bit_pfn)
-		return iovad->cached32_node;
-	return iovad->cached_node;
-}
-
-static void xiova_cached_insert_update(struct xiova_domain *iovad,
-				       struct xiova *new)
-{
-	if (new->pfn_hi < iovad->dma_32bit_pfn)
-		iovad->cached32_node = &new->node;
-	else
-		iovad->cached_node = &new->node;
-}
-
 /*
- * A freed range at or above a cached start would leave a hole the next
- * top-down walk never sees, so the start moves up past it. Freeing below
- * 4 GiB may open a gap that a previously failed 32-bit size now fits.
- */
-static void xiova_cached_delete_update(struct xiova_domain *iovad,
-				       struct xiova *free)
-{
-	struct xiova *cached = to_xiova(iovad->cached32_node);
-
-	if (free == cached ||
-	    (free->pfn_hi < iovad->dma_32bit_pfn &&
-	     free->pfn_lo >= cached->pfn_lo))
-		iovad->cached32_node = rb_next(&free->node);
-
-	if (free->pfn_lo < iovad->dma_32bit_pfn)
-		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
-
-	cached = to_xiova(iovad->cached_node);
-	if (free->pfn_lo >= cached->pfn_lo)
-		iovad->cached_node = rb_next(&free->node);
-}
-
-/*
- * Find the lowest node at or above @limit_pfn to restart a walk from. A
- * limit above 4 GiB is almost always near the top, where the anchor is a
- * cheaper start than a search.
- */
-static struct rb_node *xiova_find_limit(struct xiova_domain *iovad,
-					unsigned long limit_pfn)
-{
-	struct rb_node *node, *next;
-
-	if (limit_pfn > iovad->dma_32bit_pfn)
-		return &iovad->anchor.node;
-
-	node = iovad->rbroot.rb_node;
-	while (to_xiova(node)->pfn_hi < limit_pfn)
-		node = node->rb_right;
-
-search_left:
-	while (node->rb_left && to_xiova(node->rb_left)->pfn_lo >= limit_pfn)
-		node = node->rb_left;
-
-	if (!node->rb_left)
-		return node;
-
-	next = node->rb_left;
-	while (next->rb_right) {
-		next = next->rb_right;
-		if (to_xiova(next)->pfn_lo >= limit_pfn) {
-			node = next;
-			goto search_left;
-		}
-	}
-	return node;
-}
-
-static void xiova_insert_node(struct xiova_domain *iovad, struct xiova *iova,
-			      struct rb_node *start)
-{
-	struct rb_node **link = start ? &start : &iovad->rbroot.rb_node;
-	struct rb_node *parent = NULL;
-
-	while (*link) {
-		struct xiova *this = to_xiova(*link);
-
-		parent = *link;
-		if (iova->pfn_lo < this->pfn_lo)
-			link = &(*link)->rb_left;
-		else
-			link = &(*link)->rb_right;
-	}
-	rb_link_node(&iova->node, parent, link);
-	rb_insert_color(&iova->node, &iovad->rbroot);
-	iovad->tree_nodes++;
-}
-
-/*
- * Place @size pfns below the exclusive @limit_pfn, top-down. The first
- * walk goes down from the cached node; if it finds nothing it retries the
- * part between the cached node and the limit it skipped.
+ * Place @size pfns below the exclusive @limit_pfn: the highest free range
+ * that fits, found through the gap data in O(log n).
  */
 static int xiova_alloc_range(struct xiova_domain *iovad, unsigned long size,
 			     unsigned long limit_pfn, struct xiova *new,
 			     bool size_aligned)
 {
-	unsigned long high_pfn = limit_pfn, low_pfn = iovad->start_pfn;
-	unsigned long align_mask = ~0UL;
-	unsigned long new_pfn, retry_pfn;
-	struct rb_node *curr, *prev;
-	struct xiova *curr_iova;
-	unsigned long flags;
+	unsigned long align_mask = ~0UL, new_pfn, flags;
+	struct xiova *next;
 
 	if (size_aligned)
 		align_mask <<= fls_long(size - 1);
@@ -338,35 +235,16 @@ static int xiova_alloc_range(struct xiova_domain *iovad, unsigned long size,
 	    size >= iovad->max32_alloc_size)
 		goto full;
 
-	curr = xiova_cached_start(iovad, limit_pfn);
-	curr_iova = to_xiova(curr);
-	retry_pfn = curr_iova->pfn_hi;
-
-retry:
-	do {
-		high_pfn = min(high_pfn, curr_iova->pfn_lo);
-		new_pfn = (high_pfn - size) & align_mask;
-		prev = curr;
-		curr = rb_prev(curr);
-		curr_iova = to_xiova(curr);
-	} while (curr && new_pfn <= curr_iova->pfn_hi && new_pfn >= low_pfn);
-
-	if (high_pfn < size || new_pfn < low_pfn) {
-		if (low_pfn == iovad->start_pfn && retry_pfn < limit_pfn) {
-			high_pfn = limit_pfn;
-			low_pfn = retry_pfn + 1;
-			curr = xiova_find_limit(iovad, limit_pfn);
-			curr_iova = to_xiova(curr);
-			goto retry;
-		}
+	next = xiova_gap_find(iovad, size, limit_pfn, align_mask, &new_pfn);
+	if (!next) {
+		/* Any failed limit covers the 32-bit window, as in the kernel. */
 		iovad->max32_alloc_size = size;
 		goto full;
 	}
 
 	new->pfn_lo = new_pfn;
 	new->pfn_hi = new_pfn + size - 1;
-	xiova_insert_node(iovad, new, prev);
-	xiova_cached_insert_update(iovad, new);
+	xiova_gap_insert_below(iovad, new, next);
 	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
 	return 0;
 
@@ -472,9 +350,10 @@ EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_find_locked);
 void xiova_remove_locked(struct xiova_domain *iovad, struct xiova *iova)
 {
 	assert_spin_locked(&iovad->iova_rbtree_lock);
-	xiova_cached_delete_update(iovad, iova);
-	rb_erase(&iova->node, &iovad->rbroot);
-	iovad->tree_nodes--;
+	/* The gap this opens may fit a size that failed below 4 GiB. */
+	if (iova->pfn_lo < iovad->dma_32bit_pfn)
+		iovad->max32_alloc_size = iovad->dma_32bit_pfn;
+	xiova_gap_erase(iovad, iova);
 }
 EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_remove_locked);
 
@@ -635,7 +514,7 @@ static struct xiova *xiova_merge_reserved(struct xiova_domain *iovad,
 	for (; node && to_xiova(node)->pfn_lo <= pfn_hi; node = rb_next(node)) {
 		iova = to_xiova(node);
 		if (pfn_lo < iova->pfn_lo)
-			iova->pfn_lo = pfn_lo;
+			xiova_gap_lower_start(iovad, iova, pfn_lo);
 		if (pfn_hi <= iova->pfn_hi)
 			return iova;
 		pfn_lo = iova->pfn_hi + 1;
@@ -646,7 +525,7 @@ static struct xiova *xiova_merge_reserved(struct xiova_domain *iovad,
 	iova->pfn_lo = pfn_lo;
 	iova->pfn_hi = pfn_hi;
 	iova->flags = XIOVA_F_RESERVED;
-	xiova_insert_node(iovad, iova, NULL);
+	xiova_gap_insert(iovad, iova);
 	return iova;
 }
 
@@ -696,14 +575,6 @@ struct xiova *xiova_reserve(struct xiova_domain *iovad, unsigned long pfn_lo,
 }
 EXPORT_SYMBOL_NS_GPL(xiova_reserve, XIOVA);
 
-static bool xiova_cached_in_tree(struct xiova_domain *iovad,
-				 struct rb_node *node)
-{
-	struct xiova *iova = to_xiova(node);
-
-	return xiova_find_locked(iovad, iova->pfn_lo) == iova;
-}
-
 static bool xiova_node_well_placed(struct xiova_domain *iovad,
 				   struct xiova *iova, struct xiova *prev)
 {
@@ -720,8 +591,8 @@ static bool xiova_node_well_placed(struct xiova_domain *iovad,
  * @iovad: the domain
  *
  * Ranges are well formed, sorted, disjoint, allocations lie within the
- * domain, the anchor is last, the node count matches and the cached nodes
- * are in the tree.
+ * domain, the anchor is last, the node count matches, and every node's
+ * gap and subtree maximum match a recomputation.
  *
  * Return: 0, or -EUCLEAN after logging the first violation.
  */
@@ -740,18 +611,18 @@ int xiova_check_tree(struct xiova_domain *iovad)
 			       iovad->id, iova->pfn_lo, iova->pfn_hi);
 			goto out;
 		}
+		if (!xiova_gap_check_node(iovad, iova, prev)) {
+			pr_err("domain %d: range [%#lx, %#lx] has gap %lu max %lu, wrong\n",
+			       iovad->id, iova->pfn_lo, iova->pfn_hi,
+			       iova->gap, iova->max_gap);
+			goto out;
+		}
 		prev = iova;
 		count++;
 	}
 	if (prev != &iovad->anchor || count != iovad->tree_nodes + 1) {
 		pr_err("domain %d: %lu nodes counted, %lu recorded\n",
 		       iovad->id, count, iovad->tree_nodes + 1);
-		goto out;
-	}
-	if (!xiova_cached_in_tree(iovad, iovad->cached_node) ||
-	    !xiova_cached_in_tree(iovad, iovad->cached32_node)) {
-		pr_err("domain %d: a cached node is not in the tree\n",
-		       iovad->id);
 		goto out;
 	}
 	ret = 0;

@@ -28,24 +28,30 @@
  * @pfn_hi:	highest pfn of the range (inclusive)
  * @pfn_lo:	lowest pfn of the range
  * @flags:	XIOVA_F_* bits
+ * @gap:	free pfns between the range below (or the domain's start
+ *		pfn) and this one
+ * @max_gap:	largest @gap in this node's subtree
+ *
+ * The two gap words keep the node at 64 bytes, the size the cache-aligned
+ * node cache gives it anyway.
  */
 struct xiova {
 	struct rb_node	node;
 	unsigned long	pfn_hi;
 	unsigned long	pfn_lo;
 	unsigned long	flags;
+	unsigned long	gap;
+	unsigned long	max_gap;
 };
 
 struct xiova_rcache;
 
 /**
  * struct xiova_domain - an IOVA space
- * @iova_rbtree_lock:	protects the rbtree, the cached nodes,
- *			@max32_alloc_size and @tree_nodes
- * @rbroot:		ranges in use, plus @anchor above the whole space
- * @cached_node:	where the last allocation above the 32-bit boundary
- *			ended; the next top-down walk starts there
- * @cached32_node:	the same for allocations below the 32-bit boundary
+ * @iova_rbtree_lock:	protects the rbtree, @max32_alloc_size and
+ *			@tree_nodes
+ * @rbroot:		ranges in use, plus @anchor above the whole space,
+ *			augmented with the largest free gap of each subtree
  * @granule:		size in bytes of one pfn (a power of two <= PAGE_SIZE)
  * @start_pfn:		lowest pfn that may be allocated
  * @dma_32bit_pfn:	first pfn at or above 4 GiB
@@ -62,8 +68,6 @@ struct xiova_rcache;
 struct xiova_domain {
 	spinlock_t		iova_rbtree_lock; /* see above */
 	struct rb_root		rbroot;
-	struct rb_node		*cached_node;
-	struct rb_node		*cached32_node;
 	unsigned long		granule;
 	unsigned long		start_pfn;
 	unsigned long		dma_32bit_pfn;

@@ -29,6 +29,9 @@
 #define EXPORT_SYMBOL_FOR_XIOVA_KUNIT(sym)
 #endif
 
+/* Largest size, in pfns, that the magazines hold. */
+#define XIOVA_CACHED_SIZE_MAX	(1UL << (XIOVA_RANGE_CACHE_MAX_SIZE - 1))
+
 /* The anchor node sits above the top of the usable address space. */
 #define XIOVA_ANCHOR		(~0UL)
 
@@ -177,6 +180,25 @@ struct xiova *xiova_alloc_tree(struct xiova_domain *iovad, unsigned long size,
 void xiova_free_tree(struct xiova_domain *iovad, unsigned long pfn);
 int xiova_check_tree(struct xiova_domain *iovad);
 long xiova_live_nodes(void);
+
+/* iova_gap.c: the rbtree augmented with free gaps */
+void xiova_gap_init_anchor(struct xiova_domain *iovad);
+void xiova_gap_insert(struct xiova_domain *iovad, struct xiova *iova);
+void xiova_gap_insert_below(struct xiova_domain *iovad, struct xiova *iova,
+			    struct xiova *next);
+void xiova_gap_erase(struct xiova_domain *iovad, struct xiova *iova);
+void xiova_gap_lower_start(struct xiova_domain *iovad, struct xiova *iova,
+			   unsigned long pfn_lo);
+struct xiova *xiova_gap_find(struct xiova_domain *iovad, unsigned long size,
+			     unsigned long limit_pfn, unsigned long align_mask,
+			     unsigned long *pfn);
+struct xiova *xiova_gap_find_counted(struct xiova_domain *iovad,
+				     unsigned long size,
+				     unsigned long limit_pfn,
+				     unsigned long align_mask,
+				     unsigned long *pfn, unsigned int *visits);
+bool xiova_gap_check_node(struct xiova_domain *iovad, struct xiova *iova,
+			  struct xiova *prev);
 
 /* iova_rcache.c: magazines, depot, per-CPU caches */
 struct xiova_magazine *xiova_magazine_alloc(gfp_t gfp);
