@@ -12,6 +12,31 @@ die() {
 	exit 1
 }
 
+# Seconds since an earlier `date +%s.%N`, to a tenth.
+elapsed() {
+	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
+}
+
+# The options every VM suite runner takes, into the caller's LOG, TIMEOUT
+# and APPEND array. Fails, changing nothing, for any other option; the
+# caller then shifts two words on success.
+vm_suite_opt() {
+	# shellcheck disable=SC2034 # the caller's variables
+	case $1 in
+	-l | --log) LOG=$2 ;;
+	-t | --timeout) TIMEOUT=$2 ;;
+	-a | --append) APPEND+=("$2") ;;
+	*) return 1 ;;
+	esac
+}
+
+# Under TCG a VM needs two minutes to boot and run anything at all.
+check_vm_timeout() {
+	if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT <= 120)); then
+		die "--timeout wants seconds, more than 120"
+	fi
+}
+
 # Kernel trees and build directories live here between runs, so that
 # rebuilds are incremental.
 xiova_cache_dir() {

@@ -20,6 +20,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 readonly HERE REPO
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$REPO/tools/lib/common.sh"
 readonly HELPER_DIR=$REPO/tools/testing/selftests/xiova_dma
 readonly DISK_SIZE=64M
 readonly MAC_A=52:54:00:78:10:01 MAC_B=52:54:00:78:10:02
@@ -74,24 +76,19 @@ main() {
 
 parse_args() {
 	while (($#)); do
+		if vm_suite_opt "$@"; then
+			shift 2
+			continue
+		fi
 		case $1 in
 		--iommu) IOMMU=$2; shift ;;
-		-l | --log) LOG=$2; shift ;;
-		-t | --timeout) TIMEOUT=$2; shift ;;
-		-a | --append) APPEND+=("$2"); shift ;;
 		-h | --help) usage 0 ;;
 		*) log "unknown argument $1"; usage 2 >&2 ;;
 		esac
 		shift
 	done
 	case $IOMMU in intel | none) ;; *) die "--iommu is intel or none" ;; esac
-	if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT <= 120)); then
-		die "--timeout wants seconds, more than 120"
-	fi
-}
-
-elapsed() {
-	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
+	check_vm_timeout
 }
 
 main "$@"

@@ -9,6 +9,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly HERE
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$HERE/../lib/common.sh"
 WORK=''
 
 main() {
@@ -64,10 +66,6 @@ MODULE_LICENSE("GPL");
 EOF
 	echo 'obj-m := hello.o' >"$dir/Kbuild"
 	make -s -C "$HEADERS" M="$dir" modules >&2
-}
-
-elapsed() {
-	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
 }
 
 main "$@"

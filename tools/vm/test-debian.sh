@@ -20,6 +20,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 readonly HERE REPO
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$REPO/tools/lib/common.sh"
 readonly NAME=debian-intel
 readonly SELFTEST_DIR=$REPO/tools/testing/selftests/xiova
 
@@ -67,22 +69,16 @@ main() {
 
 parse_args() {
 	while (($#)); do
+		if vm_suite_opt "$@"; then
+			shift 2
+			continue
+		fi
 		case $1 in
-		-l | --log) LOG=$2; shift ;;
-		-t | --timeout) TIMEOUT=$2; shift ;;
-		-a | --append) APPEND+=("$2"); shift ;;
 		-h | --help) usage 0 ;;
 		*) log "unknown argument $1"; usage 2 >&2 ;;
 		esac
-		shift
 	done
-	if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT <= 120)); then
-		die "--timeout wants seconds, more than 120"
-	fi
-}
-
-elapsed() {
-	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
+	check_vm_timeout
 }
 
 main "$@"

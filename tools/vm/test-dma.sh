@@ -91,13 +91,14 @@ devices() {
 
 parse_args() {
 	while (($#)); do
+		if vm_suite_opt "$@"; then
+			shift 2
+			continue
+		fi
 		case $1 in
 		-k | --kernel) KERNEL_KIND=$2; shift ;;
 		-i | --iommu) IOMMU=$2; shift ;;
 		-c | --cycles) CYCLES=$2; shift ;;
-		-l | --log) LOG=$2; shift ;;
-		-t | --timeout) TIMEOUT=$2; shift ;;
-		-a | --append) APPEND+=("$2"); shift ;;
 		-h | --help) usage 0 ;;
 		*) log "unknown argument $1"; usage 2 >&2 ;;
 		esac
@@ -108,9 +109,7 @@ parse_args() {
 	[[ $KERNEL_KIND == test || $IOMMU == intel ]] ||
 		die "Debian's 6.1 has no virtio-iommu driver: use --kernel test"
 	[[ $CYCLES =~ ^[0-9]+$ ]] || die "--cycles wants a number"
-	if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT <= 120)); then
-		die "--timeout wants seconds, more than 120"
-	fi
+	check_vm_timeout
 	devices
 }
 

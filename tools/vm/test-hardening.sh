@@ -91,14 +91,15 @@ build_helpers() {
 
 parse_args() {
 	while (($#)); do
+		if vm_suite_opt "$@"; then
+			shift 2
+			continue
+		fi
 		case $1 in
 		-i | --iommu) IOMMU=$2; shift ;;
 		-k | --kernel) KERNEL_KIND=$2; shift ;;
 		-p | --parts) PARTS=$2; shift ;;
 		-s | --soak) SOAK=$2; shift ;;
-		-l | --log) LOG=$2; shift ;;
-		-t | --timeout) TIMEOUT=$2; shift ;;
-		-a | --append) APPEND+=("$2"); shift ;;
 		-h | --help) usage 0 ;;
 		*) log "unknown argument $1"; usage 2 >&2 ;;
 		esac
@@ -123,9 +124,7 @@ parse_args() {
 	# Boot and the parts other than the soak take about 5 minutes under
 	# TCG with KASAN; KCSAN is slower.
 	[[ -n $TIMEOUT ]] || TIMEOUT=$((900 + (2 * SOAK)))
-	if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT <= 120)); then
-		die "--timeout wants seconds, more than 120"
-	fi
+	check_vm_timeout
 }
 
 main "$@"

@@ -83,23 +83,18 @@ save_dump() {
 
 parse_args() {
 	while (($#)); do
+		if vm_suite_opt "$@"; then
+			shift 2
+			continue
+		fi
 		case $1 in
-		-l | --log) LOG=$2; shift ;;
-		-t | --timeout) TIMEOUT=$2; shift ;;
 		-d | --dump) DUMP=$2; shift ;;
-		-a | --append) APPEND+=("$2"); shift ;;
 		-h | --help) usage 0 ;;
 		*) log "unknown argument $1"; usage 2 >&2 ;;
 		esac
 		shift
 	done
-	if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT <= 120)); then
-		die "--timeout wants seconds, more than 120"
-	fi
-}
-
-elapsed() {
-	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
+	check_vm_timeout
 }
 
 main "$@"

@@ -141,37 +141,7 @@ static int fl_worker(struct load_shared *sh, int i, const char *dom)
 		sh->w[i].ops = ops;
 	}
 
-	load_publish(sh, i, held, nheld);
-	LOAD_SET(sh->w[i].done, 1);
-	while (!LOAD_GET(sh->go_free))
-		sleep_ms(1);
-	while (nheld && !sh->w[i].failed)
-		if (load_free_one(sh, i, fd, dom, &held[--nheld]))
-			sh->w[i].nheld = nheld;
-	close(fd);
-	return sh->w[i].failed ? 1 : 0;
-}
-
-static int fl_start(struct load_shared *sh, const char *dom)
-{
-	int cpus[LOAD_MAX_WORKERS], n, i;
-	pid_t pid;
-
-	n = usable_cpus(cpus, LOAD_MAX_WORKERS);
-	sh->nworkers = n;
-	fflush(stdout);
-	for (i = 0; i < n; i++) {
-		sh->w[i].cpu = cpus[i];
-		pid = fork();
-		if (pid < 0) {
-			diag("fork: %s", strerror(errno));
-			return -1;
-		}
-		if (!pid)
-			_exit(fl_worker(sh, i, dom));
-		sh->w[i].pid = pid;
-	}
-	return n;
+	return load_worker_finish(sh, i, fd, dom, held, nheld);
 }
 
 /* Runs until the deadline or a worker fails; true if none failed. */
@@ -265,7 +235,7 @@ int main(int argc, char **argv)
 	tap_plan(5);
 
 	start = now_sec();
-	n = fl_start(sh, dom);
+	n = load_fork(sh, dom, fl_worker);
 	ok = n > 0 && fl_run_until(sh, start + secs / 2);
 
 	/* Halfway: the workers hold still with partly filled magazines. */

@@ -114,6 +114,25 @@ static inline bool load_free_one(struct load_shared *sh, int i, int fd,
 }
 
 /* The worker body; returns the exit status of the worker process. */
+/*
+ * A worker's end: publish, let the parent check every holding, then free
+ * them. Returns the worker's exit status.
+ */
+static inline int load_worker_finish(struct load_shared *sh, int i, int fd,
+				     const char *dom, struct load_range *held,
+				     int nheld)
+{
+	load_publish(sh, i, held, nheld);
+	LOAD_SET(sh->w[i].done, 1);
+	while (!LOAD_GET(sh->go_free))
+		sleep_ms(1);
+	while (nheld && !sh->w[i].failed)
+		if (load_free_one(sh, i, fd, dom, &held[--nheld]))
+			sh->w[i].nheld = nheld;
+	close(fd);
+	return sh->w[i].failed ? 1 : 0;
+}
+
 static inline int load_worker(struct load_shared *sh, int i, const char *dom)
 {
 	static const unsigned long sizes[] = {
@@ -199,28 +218,19 @@ static inline int load_worker(struct load_shared *sh, int i, const char *dom)
 		sh->w[i].ops = ops;
 	}
 
-	/* Publish, let the parent check every holding, then free them. */
-	load_publish(sh, i, held, nheld);
-	LOAD_SET(sh->w[i].done, 1);
-	while (!LOAD_GET(sh->go_free))
-		sleep_ms(1);
-	while (nheld && !sh->w[i].failed)
-		if (load_free_one(sh, i, fd, dom, &held[--nheld]))
-			sh->w[i].nheld = nheld;
-	close(fd);
-	return sh->w[i].failed ? 1 : 0;
+	return load_worker_finish(sh, i, fd, dom, held, nheld);
 }
 
-/* Forks one worker per usable CPU; number started, or -1. */
-static inline int load_start(struct load_shared *sh, const char *dom,
-			     long target_ops)
+/* Forks one @worker per usable CPU; number started, or -1. */
+static inline int load_fork(struct load_shared *sh, const char *dom,
+			    int (*worker)(struct load_shared *, int,
+					  const char *))
 {
 	int cpus[LOAD_MAX_WORKERS], n, i;
 	pid_t pid;
 
 	n = usable_cpus(cpus, LOAD_MAX_WORKERS);
 	sh->nworkers = n;
-	sh->target_ops = target_ops;
 	fflush(stdout);
 	for (i = 0; i < n; i++) {
 		sh->w[i].cpu = cpus[i];
@@ -230,10 +240,18 @@ static inline int load_start(struct load_shared *sh, const char *dom,
 			return -1;
 		}
 		if (!pid)
-			_exit(load_worker(sh, i, dom));
+			_exit(worker(sh, i, dom));
 		sh->w[i].pid = pid;
 	}
 	return n;
+}
+
+/* Forks one load_worker() per usable CPU; number started, or -1. */
+static inline int load_start(struct load_shared *sh, const char *dom,
+			     long target_ops)
+{
+	sh->target_ops = target_ops;
+	return load_fork(sh, dom, load_worker);
 }
 
 /* Waits until every worker sets the flag; false on timeout. */
