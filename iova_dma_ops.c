@@ -11,6 +11,9 @@
  *   DMA segment (nothing is merged, so get_merge_boundary is 0), and the
  *   padding that keeps a segment inside the device's segment boundary is
  *   left unmapped.
+ * - 6.1 does not export iommu_map_sg_atomic(), so a scatterlist is mapped
+ *   through the domain's own map_pages op and synced once, as
+ *   __iommu_map_sg() would.
  * - Coherent buffers are physically contiguous pages, never remapped
  *   scattered pages; large allocations are limited by the page allocator.
  * - Untrusted devices, which need bounce buffering, are refused at attach,
@@ -18,10 +21,12 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bits.h>
 #include <linux/dma-map-ops.h>
 #include <linux/gfp.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/scatterlist.h>
 
@@ -231,31 +236,132 @@ static dma_addr_t xiova_dma_map_resource(struct device *dev, phys_addr_t phys,
 }
 
 /*
+ * The page size to map @size bytes from @paddr at @iova with, and in
+ * @count how many of them come before a larger size fits: 6.1's
+ * iommu_pgsize(), which is static. Every argument is aligned to the
+ * smallest page size.
+ */
+static size_t xiova_dma_pgsize(struct iommu_domain *domain, unsigned long iova,
+			       phys_addr_t paddr, size_t size, size_t *count)
+{
+	unsigned long addr_merge = paddr | iova;
+	unsigned int pgsize_idx, pgsize_idx_next;
+	size_t offset, pgsize_next, offset_end;
+	unsigned long pgsizes;
+
+	pgsizes = domain->pgsize_bitmap & GENMASK(__fls(size), 0);
+	if (likely(addr_merge))
+		pgsizes &= GENMASK(__ffs(addr_merge), 0);
+	pgsize_idx = __fls(pgsizes);
+	*count = size >> pgsize_idx;
+
+	pgsizes = domain->pgsize_bitmap & ~GENMASK(pgsize_idx, 0);
+	if (!pgsizes)
+		return BIT(pgsize_idx);
+	pgsize_idx_next = __ffs(pgsizes);
+	pgsize_next = BIT(pgsize_idx_next);
+	/* A larger page needs @iova and @paddr equally offset within it. */
+	if ((iova ^ paddr) & (pgsize_next - 1))
+		return BIT(pgsize_idx);
+	/* Stop at the larger page's boundary when one whole such page follows. */
+	offset = pgsize_next - (addr_merge & (pgsize_next - 1));
+	if (!check_add_overflow(offset, pgsize_next, &offset_end) &&
+	    offset_end <= size)
+		*count = offset >> pgsize_idx;
+	return BIT(pgsize_idx);
+}
+
+/*
+ * Maps @size bytes at @iova to @paddr as iommu_map_atomic() does, page
+ * sizes and all, but without its iotlb_sync_map: map_sg syncs once for
+ * the whole list. @mapped gets what was mapped, on failure too, for the
+ * caller to undo.
+ */
+static int xiova_dma_map_pages(struct iommu_domain *domain, unsigned long iova,
+			       phys_addr_t paddr, size_t size, int prot,
+			       size_t *mapped)
+{
+	const struct iommu_domain_ops *ops = domain->ops;
+	int ret = 0;
+
+	*mapped = 0;
+	if (unlikely(!(ops->map_pages || ops->map) || !domain->pgsize_bitmap))
+		return -ENODEV;
+	/* The granule is the smallest page size: xiova_dma_pgsize() needs it. */
+	if (WARN_ON_ONCE(!IS_ALIGNED(iova | paddr | size,
+				     BIT(__ffs(domain->pgsize_bitmap)))))
+		return -EINVAL;
+	while (size) {
+		size_t count, pgsize, done = 0;
+
+		pgsize = xiova_dma_pgsize(domain, iova, paddr, size, &count);
+		if (ops->map_pages) {
+			ret = ops->map_pages(domain, iova, paddr, pgsize, count,
+					     prot, GFP_ATOMIC, &done);
+		} else {
+			ret = ops->map(domain, iova, paddr, pgsize, prot, GFP_ATOMIC);
+			done = ret ? 0 : pgsize;
+		}
+		*mapped += done;
+		if (ret)
+			return ret;
+		size -= done;
+		iova += done;
+		paddr += done;
+	}
+	return 0;
+}
+
+/*
  * Padding that moves a segment of @len bytes at @pos to the next multiple
- * of the segment boundary when it would cross one, as dma-iommu does.
+ * of the segment boundary when it would cross one, as dma-iommu does. An
+ * empty segment crosses nothing: padding it would make the range longer
+ * than the one unmap_sg computes from the segments, and free less.
  */
 static size_t xiova_dma_sg_pad(size_t pos, size_t len, unsigned long mask)
 {
 	size_t pad = (mask - pos + 1) & mask;
 
-	return pad && pad < len - 1 ? pad : 0;
+	return len && pad && pad < len - 1 ? pad : 0;
 }
 
-/* Unmaps the segments mapped so far at @iova, for a failed map_sg. */
+/*
+ * Unmaps the first @end bytes of a list's range at @iova, for a failed
+ * map_sg: the entries are still granule-aligned by map_sg. As at unmap,
+ * one call per run of entries with no padding between them: a call must
+ * not cross a hole (virtio-iommu and AMD stop at one), nor stop inside a
+ * run, whose entries virtio-iommu may hold as a single mapping.
+ */
 static void xiova_dma_sg_unwind(struct xiova_dma_dev *dd, struct scatterlist *sg,
-				int mapped, dma_addr_t iova, unsigned long mask)
+				int nents, dma_addr_t iova, unsigned long mask,
+				size_t end)
 {
+	size_t pos = 0, run_pos = 0, run_len = 0;
 	struct iommu_iotlb_gather gather;
 	struct scatterlist *s;
-	size_t pos = 0;
 	int i;
 
+	/* An empty gather would still cost intel-iommu an invalidation. */
+	if (!end)
+		return;
 	iommu_iotlb_gather_init(&gather);
-	for_each_sg(sg, s, mapped, i) {
+	for_each_sg(sg, s, nents, i) {
 		pos += xiova_dma_sg_pad(pos, s->length, mask);
-		iommu_unmap_fast(dd->domain, iova + pos, s->length, &gather);
+		if (pos >= end)
+			break;
+		if (!s->length)
+			continue;
+		if (run_len && pos != run_pos + run_len) {
+			iommu_unmap_fast(dd->domain, iova + run_pos, run_len, &gather);
+			run_len = 0;
+		}
+		if (!run_len)
+			run_pos = pos;
+		run_len += min_t(size_t, s->length, end - pos);
 		pos += s->length;
 	}
+	if (run_len)
+		iommu_unmap_fast(dd->domain, iova + run_pos, run_len, &gather);
 	iommu_iotlb_sync(dd->domain, &gather);
 }
 
@@ -280,6 +386,62 @@ static void xiova_dma_sg_restore(struct scatterlist *sg, int nents, dma_addr_t i
 	}
 }
 
+/*
+ * Maps the entries, granule-aligned by map_sg, at their places in the
+ * list's range of @total bytes at @iova. Entries that follow each other
+ * both in memory and in the range, no padding between them, are mapped
+ * as one, as __iommu_map_sg() merges them: fewer, larger mappings (one
+ * request each for virtio-iommu). The device cannot use the mappings
+ * before map_sg returns, so one iotlb_sync_map for the whole range does
+ * what one per entry did: a write-buffer flush, or an invalidation
+ * (intel-iommu's caching mode, AMD's non-present cache) that the unmapped
+ * padding between runs does not mind. On failure, whatever was mapped is
+ * unmapped and the IOTLB synced.
+ */
+static int xiova_dma_sg_map(struct xiova_dma_dev *dd, struct scatterlist *sg,
+			    int nents, dma_addr_t iova, size_t total,
+			    unsigned long mask, int prot)
+{
+	struct iommu_domain *domain = dd->domain;
+	size_t pos = 0, run_pos = 0, run_len = 0, mapped;
+	phys_addr_t run_phys = 0;
+	struct scatterlist *s;
+	int i, ret;
+
+	for_each_sg(sg, s, nents, i) {
+		pos += xiova_dma_sg_pad(pos, s->length, mask);
+		if (!s->length)
+			continue;
+		if (run_len && (pos != run_pos + run_len ||
+				sg_phys(s) != run_phys + run_len)) {
+			ret = xiova_dma_map_pages(domain, iova + run_pos, run_phys,
+						  run_len, prot, &mapped);
+			if (ret)
+				goto unwind;
+			run_len = 0;
+		}
+		if (!run_len) {
+			run_pos = pos;
+			run_phys = sg_phys(s);
+		}
+		run_len += s->length;
+		pos += s->length;
+	}
+	if (run_len) {
+		ret = xiova_dma_map_pages(domain, iova + run_pos, run_phys, run_len,
+					  prot, &mapped);
+		if (ret)
+			goto unwind;
+	}
+	/* intel-iommu's caching mode has no invalidation of 0 pages. */
+	if (total && domain->ops->iotlb_sync_map)
+		domain->ops->iotlb_sync_map(domain, iova, total);
+	return 0;
+unwind:
+	xiova_dma_sg_unwind(dd, sg, nents, iova, mask, run_pos + mapped);
+	return ret;
+}
+
 static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
 			      struct scatterlist *sg, int nents,
 			      enum dma_data_direction dir, unsigned long attrs)
@@ -287,7 +449,7 @@ static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
 	unsigned long mask = dma_get_seg_boundary(dev);
 	int prot = xiova_dma_prot(dev, dir, attrs);
 	struct scatterlist *s;
-	size_t total = 0, bytes = 0, pos;
+	size_t total = 0, bytes = 0;
 	dma_addr_t iova;
 	int i, ret = -ENOMEM;
 
@@ -314,17 +476,10 @@ static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
 	iova = xiova_dma_alloc_iova(dd, dev, total, dma_get_mask(dev));
 	if (!iova)
 		goto restore;
-	pos = 0;
-	for_each_sg(sg, s, nents, i) {
-		pos += xiova_dma_sg_pad(pos, s->length, mask);
-		if (iommu_map_atomic(dd->domain, iova + pos, sg_phys(s), s->length, prot)) {
-			xiova_dma_sg_unwind(dd, sg, i, iova, mask);
-			xiova_free_fast(&dd->iovad, xiova_pfn(&dd->iovad, iova),
-					total >> xiova_shift(&dd->iovad));
-			iova = 0;
-			break;
-		}
-		pos += s->length;
+	if (xiova_dma_sg_map(dd, sg, nents, iova, total, mask, prot)) {
+		xiova_free_fast(&dd->iovad, xiova_pfn(&dd->iovad, iova),
+				total >> xiova_shift(&dd->iovad));
+		iova = 0;
 	}
 	if (iova) {
 		xiova_dma_sg_restore(sg, nents, iova, mask);
@@ -354,9 +509,12 @@ static int xiova_dma_map_sg(struct device *dev, struct scatterlist *sg, int nent
 }
 
 /*
- * Each entry is unmapped on its own: the padding between entries was
- * never mapped, and IOMMU drivers that count what they unmap (virtio,
- * AMD) stop at a hole. The IOVA is then freed, or queued, as one range.
+ * One unmap per run of entries with no padding between them, which is the
+ * whole list unless a segment boundary padded it: the padding was never
+ * mapped, and IOMMU drivers that count what they unmap (virtio, AMD) stop
+ * at a hole. Never less than a run either: map_sg may have mapped a run
+ * as one virtio-iommu mapping, which cannot be unmapped piecewise. The
+ * IOVA is then freed, or queued, as one range.
  */
 static void __xiova_dma_unmap_sg(struct xiova_dma_dev *dd, struct scatterlist *sg,
 				 int nents)
@@ -365,10 +523,10 @@ static void __xiova_dma_unmap_sg(struct xiova_dma_dev *dd, struct scatterlist *s
 	dma_addr_t start = sg_dma_address(sg) - xiova_offset(iovad, sg_dma_address(sg));
 	/* Inclusive: a range may end at the very top of a 64-bit aperture. */
 	dma_addr_t last = start;
+	size_t run_pos = 0, run_len = 0, bytes = 0;
 	struct iommu_iotlb_gather gather;
 	struct xiova_dma_fq *fq;
 	struct scatterlist *s;
-	size_t bytes = 0;
 	bool ok = true;
 	int i;
 
@@ -378,13 +536,23 @@ static void __xiova_dma_unmap_sg(struct xiova_dma_dev *dd, struct scatterlist *s
 	for_each_sg(sg, s, nents, i) {
 		size_t off = xiova_offset(iovad, sg_dma_address(s));
 		size_t len = xiova_align(iovad, sg_dma_len(s) + off);
+		/* Offsets into the range: unlike addresses, they cannot wrap. */
+		size_t pos = sg_dma_address(s) - off - start;
 
 		bytes += sg_dma_len(s);
 		if (!len)
 			continue;
-		ok &= xiova_dma_unmap_piece(dd, &gather, sg_dma_address(s) - off, len);
+		if (run_len && pos != run_pos + run_len) {
+			ok &= xiova_dma_unmap_piece(dd, &gather, start + run_pos, run_len);
+			run_len = 0;
+		}
+		if (!run_len)
+			run_pos = pos;
+		run_len += len;
 		last = max_t(dma_addr_t, last, sg_dma_address(s) - off + len - 1);
 	}
+	if (run_len)
+		ok &= xiova_dma_unmap_piece(dd, &gather, start + run_pos, run_len);
 	this_cpu_add(dd->stats->unmap_bytes, bytes);
 	trace_unmap(dd, sg_dma_address(sg), bytes, fq);
 	if (ok)

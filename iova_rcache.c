@@ -29,15 +29,23 @@ EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_fail_mag_allocs);
  * A CPU takes its own cache lock with the steps of spin_lock_irqsave()
  * written out, as kernels built with CONFIG_INLINE_SPIN_LOCK_IRQSAVE take
  * every lock: the out-of-line lock and unlock calls were a fifth of a
- * magazine hit. Lockdep, preemption and spinlock debugging see the same
- * as with spin_lock_irqsave(). On PREEMPT_RT a spinlock_t has no raw
- * lock inside, and the calls stay.
+ * magazine hit. Lockdep and preemption see the same as with
+ * spin_lock_irqsave(). The ordinary calls stay where the raw lock is not
+ * reachable inline: on PREEMPT_RT a spinlock_t has no raw lock inside, and
+ * with CONFIG_DEBUG_SPINLOCK (which lockdep selects) the raw lock
+ * functions are out of line and not exported.
  */
+#if defined(CONFIG_PREEMPT_RT) || defined(CONFIG_DEBUG_SPINLOCK)
+#define XIOVA_CPU_LOCK_CALLS	1
+#else
+#define XIOVA_CPU_LOCK_CALLS	0
+#endif
+
 static __always_inline unsigned long
 xiova_cpu_lock(struct xiova_cpu_rcache *cpu_rcache)
 {
 	unsigned long flags;
-#ifdef CONFIG_PREEMPT_RT
+#if XIOVA_CPU_LOCK_CALLS
 	spin_lock_irqsave(&cpu_rcache->lock, flags);
 #else
 	raw_spinlock_t *lock = &cpu_rcache->lock.rlock;
@@ -53,7 +61,7 @@ xiova_cpu_lock(struct xiova_cpu_rcache *cpu_rcache)
 static __always_inline void
 xiova_cpu_unlock(struct xiova_cpu_rcache *cpu_rcache, unsigned long flags)
 {
-#ifdef CONFIG_PREEMPT_RT
+#if XIOVA_CPU_LOCK_CALLS
 	spin_unlock_irqrestore(&cpu_rcache->lock, flags);
 #else
 	raw_spinlock_t *lock = &cpu_rcache->lock.rlock;
