@@ -50,27 +50,8 @@ const char * const xiova_dma_type_names[XIOVA_DMA_NR_TYPES] = {
  */
 static DEFINE_MUTEX(xiova_dma_attach_mutex);
 static DEFINE_MUTEX(xiova_dma_mutex);
-static LIST_HEAD(xiova_dma_devs);
-
-/**
- * xiova_dma_lookup() - the attached-device state of @dev
- * @dev: a device whose DMA operations are xiova_dma_ops
- *
- * Called from the DMA operations, in any context, inside an RCU read
- * section that covers every use of the result: detach frees the state
- * only after a grace period.
- *
- * Return: the state, or NULL if @dev is not attached.
- */
-struct xiova_dma_dev *xiova_dma_lookup(struct device *dev)
-{
-	struct xiova_dma_dev *dd;
-
-	list_for_each_entry_rcu(dd, &xiova_dma_devs, list)
-		if (&dd->pdev->dev == dev)
-			return dd;
-	return NULL;
-}
+/* Read by xiova_dma_lookup(), which iova_dma.h inlines into every op. */
+LIST_HEAD(xiova_dma_devs);
 
 static struct xiova_dma_dev *xiova_dma_find_pdev(struct pci_dev *pdev)
 {

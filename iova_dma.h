@@ -11,7 +11,9 @@
 #include <linux/dma-map-ops.h>
 #include <linux/iommu.h>
 #include <linux/list.h>
+#include <linux/pci.h>
 #include <linux/percpu.h>
+#include <linux/rculist.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
 
@@ -159,7 +161,28 @@ struct xiova_dma_dev {
 
 /* iova_dma.c: attach, detach, type changes */
 extern const char * const xiova_dma_type_names[XIOVA_DMA_NR_TYPES];
-struct xiova_dma_dev *xiova_dma_lookup(struct device *dev);
+extern struct list_head xiova_dma_devs;
+
+/**
+ * xiova_dma_lookup() - the attached-device state of @dev
+ * @dev: a device whose DMA operations are xiova_dma_ops
+ *
+ * Called from the DMA operations, in any context, inside an RCU read
+ * section that covers every use of the result: detach frees the state
+ * only after a grace period. Inline: it is on every map and unmap.
+ *
+ * Return: the state, or NULL if @dev is not attached.
+ */
+static inline struct xiova_dma_dev *xiova_dma_lookup(struct device *dev)
+{
+	struct xiova_dma_dev *dd;
+
+	list_for_each_entry_rcu(dd, &xiova_dma_devs, list)
+		if (&dd->pdev->dev == dev)
+			return dd;
+	return NULL;
+}
+
 int xiova_dma_attach(const char *bdf, enum xiova_dma_type type);
 int xiova_dma_detach(const char *bdf);
 int xiova_dma_set_type(struct xiova_dma_dev *dd, enum xiova_dma_type type);

@@ -7,10 +7,11 @@
  * strict unmaps synced before the IOVA is freed, lazy ones queued until
  * the next IOTLB flush. Where they differ:
  *
- * - Scatterlists get one contiguous IOVA range but each entry keeps its own
- *   DMA segment (nothing is merged, so get_merge_boundary is 0), and the
- *   padding that keeps a segment inside the device's segment boundary is
- *   left unmapped.
+ * - Scatterlists get one contiguous IOVA range; entries that follow each
+ *   other there are merged into one DMA segment as dma-iommu merges them,
+ *   but get_merge_boundary stays 0, so that the block layer never counts on
+ *   a merge. The padding that keeps a segment inside the device's segment
+ *   boundary is left unmapped.
  * - 6.1 does not export iommu_map_sg_atomic(), so a scatterlist is mapped
  *   through the domain's own map_pages op and synced once, as
  *   __iommu_map_sg() would.
@@ -365,24 +366,17 @@ static void xiova_dma_sg_unwind(struct xiova_dma_dev *dd, struct scatterlist *sg
 	iommu_iotlb_sync(dd->domain, &gather);
 }
 
-/* Puts back the entries' own offsets and lengths, stashed by map_sg. */
-static void xiova_dma_sg_restore(struct scatterlist *sg, int nents, dma_addr_t iova,
-				 unsigned long mask)
+/* Gives a list whose mapping failed its caller's offsets and lengths back. */
+static void xiova_dma_sg_restore(struct scatterlist *sg, int nents)
 {
 	struct scatterlist *s;
-	size_t pos = 0;
 	int i;
 
 	for_each_sg(sg, s, nents, i) {
-		unsigned int off = sg_dma_address(s);
-		unsigned int len = sg_dma_len(s);
-
-		pos += xiova_dma_sg_pad(pos, s->length, mask);
-		sg_dma_address(s) = iova ? iova + pos + off : DMA_MAPPING_ERROR;
-		sg_dma_len(s) = iova ? len : 0;
-		pos += s->length;
-		s->offset += off;
-		s->length = len;
+		s->offset += sg_dma_address(s);
+		s->length = sg_dma_len(s);
+		sg_dma_address(s) = DMA_MAPPING_ERROR;
+		sg_dma_len(s) = 0;
 	}
 }
 
@@ -442,6 +436,50 @@ unwind:
 	return ret;
 }
 
+/*
+ * Gives each entry its offset and length back and writes the DMA segments,
+ * merging an entry into the segment before it as dma-iommu's
+ * __finalise_sg() does: when it starts on a granule, no padding (so no
+ * segment boundary) comes before it, the entry before it filled its last
+ * granule, and the segment stays within the device's maximum. The rest of
+ * the list gets no segment. Returns the number of segments.
+ */
+static int xiova_dma_sg_finalise(struct device *dev, struct scatterlist *sg,
+				 int nents, dma_addr_t iova, unsigned long mask)
+{
+	unsigned int max_len = dma_get_max_seg_size(dev), cur_len = 0;
+	struct scatterlist *s, *cur = sg;
+	int i, count = 0;
+	size_t pos = 0;
+
+	for_each_sg(sg, s, nents, i) {
+		unsigned int off = sg_dma_address(s);
+		unsigned int len = sg_dma_len(s);
+		size_t span = s->length;
+
+		pos += xiova_dma_sg_pad(pos, span, mask);
+		sg_dma_address(s) = DMA_MAPPING_ERROR;
+		sg_dma_len(s) = 0;
+		if (cur_len && !off && ((iova + pos) & mask) &&
+		    max_len - cur_len >= len) {
+			cur_len += len;
+		} else {
+			if (i > 0)
+				cur = sg_next(cur);
+			cur_len = len;
+			count++;
+			sg_dma_address(cur) = iova + pos + off;
+		}
+		sg_dma_len(cur) = cur_len;
+		pos += span;
+		s->offset += off;
+		s->length = len;
+		if (len + off < span)
+			cur_len = 0;
+	}
+	return count;
+}
+
 static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
 			      struct scatterlist *sg, int nents,
 			      enum dma_data_direction dir, unsigned long attrs)
@@ -469,7 +507,9 @@ static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
 		sg_dma_len(s) = s->length;
 		bytes += s->length;
 		s->offset -= off;
-		s->length = xiova_align(&dd->iovad, s->length + off);
+		/* An empty entry takes no IOVA, so it has nothing to unmap. */
+		if (s->length)
+			s->length = xiova_align(&dd->iovad, s->length + off);
 		total += xiova_dma_sg_pad(total, s->length, mask) + s->length;
 	}
 
@@ -482,7 +522,7 @@ static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
 		iova = 0;
 	}
 	if (iova) {
-		xiova_dma_sg_restore(sg, nents, iova, mask);
+		nents = xiova_dma_sg_finalise(dev, sg, nents, iova, mask);
 		this_cpu_add(dd->stats->maps, 1);
 		this_cpu_add(dd->stats->map_bytes, bytes);
 		trace_map(dd, sg_dma_address(sg), bytes, sg_phys(sg), prot);
@@ -490,7 +530,7 @@ static int __xiova_dma_map_sg(struct xiova_dma_dev *dd, struct device *dev,
 	}
 restore:
 	this_cpu_add(dd->stats->map_errors, 1);
-	xiova_dma_sg_restore(sg, nents, 0, mask);
+	xiova_dma_sg_restore(sg, nents);
 	return ret;
 }
 
@@ -539,9 +579,10 @@ static void __xiova_dma_unmap_sg(struct xiova_dma_dev *dd, struct scatterlist *s
 		/* Offsets into the range: unlike addresses, they cannot wrap. */
 		size_t pos = sg_dma_address(s) - off - start;
 
-		bytes += sg_dma_len(s);
-		if (!len)
+		/* Merged into the segment before, or empty: nothing of its own. */
+		if (!sg_dma_len(s))
 			continue;
+		bytes += sg_dma_len(s);
 		if (run_len && pos != run_pos + run_len) {
 			ok &= xiova_dma_unmap_piece(dd, &gather, start + run_pos, run_len);
 			run_len = 0;

@@ -327,7 +327,7 @@ static void xiova_depot_add(struct xiova_rcache *rcache,
  * the depot and a new empty one takes its place. If no magazine can be
  * had, the range goes back to the tree and nothing is lost.
  */
-static bool xiova_make_room(struct xiova_rcache *rcache,
+static noinline bool xiova_make_room(struct xiova_rcache *rcache,
 			    struct xiova_cpu_rcache *cpu_rcache)
 {
 	struct xiova_magazine *new_mag;
@@ -421,7 +421,7 @@ static void xiova_load_from_depot(struct xiova_rcache *rcache,
 }
 
 /* Loaded is empty: swap in prev, or load a full magazine from the depot. */
-static bool xiova_refill(struct xiova_rcache *rcache,
+static noinline bool xiova_refill(struct xiova_rcache *rcache,
 			 struct xiova_cpu_rcache *cpu_rcache)
 {
 	if (xiova_magazine_has_pfns(cpu_rcache->prev)) {
@@ -740,7 +740,7 @@ static bool xiova_debug_mark_cached(struct xiova_domain *iovad,
 	return !err;
 }
 
-static void xiova_debug_clear_cached(struct xiova_domain *iovad,
+static noinline void xiova_debug_clear_cached(struct xiova_domain *iovad,
 				     unsigned long pfn)
 {
 	struct xiova *iova;
@@ -753,42 +753,18 @@ static void xiova_debug_clear_cached(struct xiova_domain *iovad,
 	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
 }
 
-/**
- * xiova_alloc_fast() - allocate a range, from the magazines if possible
- * @iovad: the domain
- * @size: size in pfns; sizes below 32 are rounded up to a power of two
- * @limit_pfn: highest pfn the range may use (inclusive)
- * @flush_rcache: on failure, flush every magazine back to the tree and
- *		  retry once
- *
- * The range is always size-aligned. Any context.
- *
- * Return: the first pfn, or 0 on failure.
+/*
+ * Everything but a magazine hit, out of line: the hit path then needs
+ * few registers and no stack frame to speak of.
  */
-unsigned long xiova_alloc_fast(struct xiova_domain *iovad, unsigned long size,
-			       unsigned long limit_pfn, bool flush_rcache)
+static noinline unsigned long xiova_alloc_slow(struct xiova_domain *iovad,
+					       unsigned long size,
+					       unsigned long limit_pfn,
+					       bool flush_rcache)
 {
 	struct xiova *iova;
-	unsigned long pfn;
 
-	limit_pfn = min(limit_pfn, XIOVA_ANCHOR - 1);
-	/*
-	 * A range freed into a magazine must come back out for any request
-	 * of its class, so cacheable sizes are rounded up to the class size.
-	 * The one compare also sends size 0 to the checks below. A limit
-	 * under the start pfn needs no check here: no cached pfn is below.
-	 */
-	if (likely(size - 1 < XIOVA_CACHED_SIZE_MAX)) {
-		size = roundup_pow_of_two(size);
-		pfn = xiova_rcache_take(iovad, size, limit_pfn + 1);
-		if (likely(pfn)) {
-			if (xiova_debug_checks)
-				xiova_debug_clear_cached(iovad, pfn);
-			trace_alloc(iovad, pfn, size, limit_pfn, true,
-				    XIOVA_ALLOC_CACHE);
-			return pfn;
-		}
-	} else if (unlikely(!size)) {
+	if (unlikely(!size)) {
 		pr_warn_ratelimited("fast allocation of size 0 refused\n");
 		goto fail;
 	}
@@ -815,7 +791,60 @@ fail:
 	trace_alloc(iovad, 0, size, limit_pfn, true, XIOVA_ALLOC_FAIL);
 	return 0;
 }
+
+/**
+ * xiova_alloc_fast() - allocate a range, from the magazines if possible
+ * @iovad: the domain
+ * @size: size in pfns; sizes below 32 are rounded up to a power of two
+ * @limit_pfn: highest pfn the range may use (inclusive)
+ * @flush_rcache: on failure, flush every magazine back to the tree and
+ *		  retry once
+ *
+ * The range is always size-aligned. Any context.
+ *
+ * Return: the first pfn, or 0 on failure.
+ */
+unsigned long xiova_alloc_fast(struct xiova_domain *iovad, unsigned long size,
+			       unsigned long limit_pfn, bool flush_rcache)
+{
+	unsigned long pfn;
+
+	limit_pfn = min(limit_pfn, XIOVA_ANCHOR - 1);
+	/*
+	 * A range freed into a magazine must come back out for any request
+	 * of its class, so cacheable sizes are rounded up to the class size.
+	 * The one compare also sends size 0 to the checks of the slow path.
+	 * A limit under the start pfn needs no check here: no cached pfn is
+	 * below it.
+	 */
+	if (likely(size - 1 < XIOVA_CACHED_SIZE_MAX)) {
+		size = roundup_pow_of_two(size);
+		pfn = xiova_rcache_take(iovad, size, limit_pfn + 1);
+		if (likely(pfn)) {
+			if (unlikely(xiova_debug_checks))
+				xiova_debug_clear_cached(iovad, pfn);
+			trace_alloc(iovad, pfn, size, limit_pfn, true,
+				    XIOVA_ALLOC_CACHE);
+			return pfn;
+		}
+	}
+	return xiova_alloc_slow(iovad, size, limit_pfn, flush_rcache);
+}
 EXPORT_SYMBOL_NS_GPL(xiova_alloc_fast, XIOVA);
+
+/* xiova_free_fast() with the debug checks, out of line. */
+static noinline void xiova_free_fast_checked(struct xiova_domain *iovad,
+					     unsigned long pfn,
+					     unsigned long size)
+{
+	if (!xiova_debug_mark_cached(iovad, pfn, size))
+		return;
+	trace_free(iovad, pfn, size, true);
+	if (xiova_rcache_put(iovad, pfn, size))
+		return;
+	xiova_debug_clear_cached(iovad, pfn);
+	xiova_free_tree(iovad, pfn);
+}
 
 /**
  * xiova_free_fast() - free a range, into the magazines if possible
@@ -829,14 +858,14 @@ EXPORT_SYMBOL_NS_GPL(xiova_alloc_fast, XIOVA);
 void xiova_free_fast(struct xiova_domain *iovad, unsigned long pfn,
 		     unsigned long size)
 {
-	if (xiova_debug_checks && !xiova_debug_mark_cached(iovad, pfn, size))
+	if (unlikely(xiova_debug_checks)) {
+		xiova_free_fast_checked(iovad, pfn, size);
 		return;
+	}
 	/* Before the range goes back: it may be handed out at once. */
 	trace_free(iovad, pfn, size, true);
-	if (xiova_rcache_put(iovad, pfn, size))
+	if (likely(xiova_rcache_put(iovad, pfn, size)))
 		return;
-	if (xiova_debug_checks)
-		xiova_debug_clear_cached(iovad, pfn);
 	xiova_free_tree(iovad, pfn);
 }
 EXPORT_SYMBOL_NS_GPL(xiova_free_fast, XIOVA);

@@ -909,6 +909,9 @@ static const char * const xedu_bench_kind_names[] = {
  * @addr: bus address of each page mapped (page kind)
  * @sgl: @batch tables of @ents entries each (sg kind)
  * @segs: DMA segments of each mapped table
+ * @max_segs: most DMA segments a mapping came back as (1 for a page): the
+ *	DMA layer merges the entries of a list into one segment when they
+ *	follow each other in IOVA space, as dma-iommu and xiova_dma do
  * @nbatches: timed batches so far
  * @map_ns: per timed batch, ns per map call
  * @unmap_ns: per timed batch, ns per unmap call
@@ -925,6 +928,7 @@ struct xedu_bench {
 	dma_addr_t		*addr;
 	struct scatterlist	*sgl;
 	unsigned int		*segs;
+	unsigned int		max_segs;
 	unsigned int		nbatches;
 	u32			*map_ns;
 	u32			*unmap_ns;
@@ -1007,11 +1011,13 @@ static int xedu_bench_map(struct xedu_bench *b, unsigned int n,
 						  DMA_BIDIRECTIONAL);
 			if (dma_mapping_error(dev, b->addr[i]))
 				break;
+			b->max_segs = max(b->max_segs, 1U);
 		} else {
 			b->segs[i] = dma_map_sg(dev, xedu_bench_sg(b, i),
 						b->ents, DMA_BIDIRECTIONAL);
 			if (!b->segs[i])
 				break;
+			b->max_segs = max(b->max_segs, b->segs[i]);
 		}
 	}
 	*mapped = i;
@@ -1228,9 +1234,9 @@ static int xedu_bench_exec(struct xedu_bench_file *bf, struct xedu_bench *b)
 	xedu_bench_summarise(b->map_ns, b->nbatches, &map);
 	xedu_bench_summarise(b->unmap_ns, b->nbatches, &unmap);
 	bf->len = scnprintf(bf->out, sizeof(bf->out),
-			    "kind=%s ops=%u batch=%u ents=%u batches=%u map_ns=%u unmap_ns=%u map_dropped=%u unmap_dropped=%u map_mean_ns=%u unmap_mean_ns=%u map_batch_ns=%u unmap_batch_ns=%u map_max_ns=%u unmap_max_ns=%u\n",
+			    "kind=%s ops=%u batch=%u ents=%u max_segs=%u batches=%u map_ns=%u unmap_ns=%u map_dropped=%u unmap_dropped=%u map_mean_ns=%u unmap_mean_ns=%u map_batch_ns=%u unmap_batch_ns=%u map_max_ns=%u unmap_max_ns=%u\n",
 			    xedu_bench_kind_names[b->kind], b->ops, b->batch,
-			    b->ents, b->nbatches, map.kept, unmap.kept,
+			    b->ents, b->max_segs, b->nbatches, map.kept, unmap.kept,
 			    map.dropped, unmap.dropped,
 			    xedu_bench_per_op(b->map_total, b->ops),
 			    xedu_bench_per_op(b->unmap_total, b->ops),

@@ -243,6 +243,18 @@ sq_reclaim() {
 	expect_ok sq-reclaim-on-exhaustion "/sys/kernel/debug/xiova_edu/$EDU/bench" "40000 sg"
 }
 
+# The four pages of a bench list are not adjacent in memory but follow
+# each other in the list's IOVA range: map_sg must hand them back as one
+# DMA segment, as dma-iommu does (the edu driver's bench loop).
+sg_merged() {
+	_r=$({ echo "64 sg" >&3 && cat <&3; } 3<>"/sys/kernel/debug/xiova_edu/$EDU/bench") ||
+		{ xt_fail "$1" "bench 64 sg failed"; return; }
+	case " $_r " in
+	*" max_segs=1 "*) xt_pass "$1" ;;
+	*) xt_fail "$1" "expected max_segs=1: $_r" ;;
+	esac
+}
+
 # The kernel's rules: strict to lazy live; nothing else while bound. The
 # queue built live must have the shape of the type asked for (the type is
 # recorded before the queue is set up).
@@ -462,6 +474,7 @@ main() {
 	for t in $TYPES; do
 		[ "$t" = DMA ] || set_type_all "$t"
 		io_in_type "$t"
+		sg_merged "sg-entries-merged-$t"
 	done
 	sq_reclaim
 	live_type_rules
