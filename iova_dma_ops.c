@@ -437,12 +437,13 @@ unwind:
 }
 
 /*
- * Gives each entry its offset and length back and writes the DMA segments,
- * merging an entry into the segment before it as dma-iommu's
- * __finalise_sg() does: when it starts on a granule, no padding (so no
- * segment boundary) comes before it, the entry before it filled its last
- * granule, and the segment stays within the device's maximum. The rest of
- * the list gets no segment. Returns the number of segments.
+ * Gives each entry its offset and length back and writes the DMA segments
+ * at the front of the list, merging an entry into the segment before it as
+ * dma-iommu's __finalise_sg() does: when it starts on a granule, no padding
+ * (so no segment boundary) comes before it, the entry before it filled its
+ * last granule, and the segment stays within the device's maximum. An
+ * empty entry adds nothing and starts no segment, so the first empty
+ * segment ends the list for unmap_sg. Returns the number of segments.
  */
 static int xiova_dma_sg_finalise(struct device *dev, struct scatterlist *sg,
 				 int nents, dma_addr_t iova, unsigned long mask)
@@ -460,11 +461,15 @@ static int xiova_dma_sg_finalise(struct device *dev, struct scatterlist *sg,
 		pos += xiova_dma_sg_pad(pos, span, mask);
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
+		s->offset += off;
+		s->length = len;
+		if (!len)
+			continue;
 		if (cur_len && !off && ((iova + pos) & mask) &&
 		    max_len - cur_len >= len) {
 			cur_len += len;
 		} else {
-			if (i > 0)
+			if (count)
 				cur = sg_next(cur);
 			cur_len = len;
 			count++;
@@ -472,8 +477,6 @@ static int xiova_dma_sg_finalise(struct device *dev, struct scatterlist *sg,
 		}
 		sg_dma_len(cur) = cur_len;
 		pos += span;
-		s->offset += off;
-		s->length = len;
 		if (len + off < span)
 			cur_len = 0;
 	}
@@ -574,14 +577,15 @@ static void __xiova_dma_unmap_sg(struct xiova_dma_dev *dd, struct scatterlist *s
 	fq = READ_ONCE(dd->fq);
 	gather.queued = fq;
 	for_each_sg(sg, s, nents, i) {
-		size_t off = xiova_offset(iovad, sg_dma_address(s));
-		size_t len = xiova_align(iovad, sg_dma_len(s) + off);
-		/* Offsets into the range: unlike addresses, they cannot wrap. */
-		size_t pos = sg_dma_address(s) - off - start;
+		size_t off, len, pos;
 
-		/* Merged into the segment before, or empty: nothing of its own. */
+		/* The segments are at the front; the first empty one ends them. */
 		if (!sg_dma_len(s))
-			continue;
+			break;
+		off = xiova_offset(iovad, sg_dma_address(s));
+		len = xiova_align(iovad, sg_dma_len(s) + off);
+		/* Offsets into the range: unlike addresses, they cannot wrap. */
+		pos = sg_dma_address(s) - off - start;
 		bytes += sg_dma_len(s);
 		if (run_len && pos != run_pos + run_len) {
 			ok &= xiova_dma_unmap_piece(dd, &gather, start + run_pos, run_len);
