@@ -328,7 +328,7 @@ static void xiova_depot_add(struct xiova_rcache *rcache,
  * had, the range goes back to the tree and nothing is lost.
  */
 static noinline bool xiova_make_room(struct xiova_rcache *rcache,
-			    struct xiova_cpu_rcache *cpu_rcache)
+				     struct xiova_cpu_rcache *cpu_rcache)
 {
 	struct xiova_magazine *new_mag;
 
@@ -422,7 +422,7 @@ static void xiova_load_from_depot(struct xiova_rcache *rcache,
 
 /* Loaded is empty: swap in prev, or load a full magazine from the depot. */
 static noinline bool xiova_refill(struct xiova_rcache *rcache,
-			 struct xiova_cpu_rcache *cpu_rcache)
+				  struct xiova_cpu_rcache *cpu_rcache)
 {
 	if (xiova_magazine_has_pfns(cpu_rcache->prev)) {
 		swap(cpu_rcache->prev, cpu_rcache->loaded);
@@ -741,7 +741,7 @@ static bool xiova_debug_mark_cached(struct xiova_domain *iovad,
 }
 
 static noinline void xiova_debug_clear_cached(struct xiova_domain *iovad,
-				     unsigned long pfn)
+					      unsigned long pfn)
 {
 	struct xiova *iova;
 	unsigned long flags;
