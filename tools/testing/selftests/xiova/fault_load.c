@@ -99,22 +99,13 @@ static int fl_worker(struct load_shared *sh, int i, const char *dom)
 	int fd, nheld = 0, cpu = sh->w[i].cpu, ret;
 	long ops = 0;
 
-	pin_cpu(cpu);
-	fd = xc_open();
-	if (fd < 0) {
-		wfail(sh, i, "open ctl: %s", strerror(-fd));
+	fd = load_worker_open(sh, i);
+	if (fd < 0)
 		return 1;
-	}
 	while (!sh->w[i].failed) {
 		unsigned long r = load_rand(&state);
 
-		if (LOAD_GET(sh->pause)) {
-			load_publish(sh, i, held, nheld);
-			LOAD_SET(sh->w[i].paused, 1);
-			while (LOAD_GET(sh->pause))
-				sleep_ms(1);
-			LOAD_SET(sh->w[i].paused, 0);
-		}
+		load_worker_pause(sh, i, held, nheld);
 		if (LOAD_GET(sh->stop))
 			break;
 		/* Back home once an offlined CPU returns. */

@@ -114,6 +114,31 @@ static inline bool load_free_one(struct load_shared *sh, int i, int fd,
 }
 
 /* The worker body; returns the exit status of the worker process. */
+/* A worker's start: pinned to its CPU, the control file open; fd or -1. */
+static inline int load_worker_open(struct load_shared *sh, int i)
+{
+	int fd;
+
+	pin_cpu(sh->w[i].cpu);
+	fd = xc_open();
+	if (fd < 0)
+		wfail(sh, i, "open ctl: %s", strerror(-fd));
+	return fd;
+}
+
+/* While the parent asks for a pause: publish, say so, wait for the end. */
+static inline void load_worker_pause(struct load_shared *sh, int i,
+				     struct load_range *held, int nheld)
+{
+	if (!LOAD_GET(sh->pause))
+		return;
+	load_publish(sh, i, held, nheld);
+	LOAD_SET(sh->w[i].paused, 1);
+	while (LOAD_GET(sh->pause))
+		sleep_ms(1);
+	LOAD_SET(sh->w[i].paused, 0);
+}
+
 /*
  * A worker's end: publish, let the parent check every holding, then free
  * them. Returns the worker's exit status.
@@ -143,22 +168,13 @@ static inline int load_worker(struct load_shared *sh, int i, const char *dom)
 	int fd, nheld = 0, cpu = sh->w[i].cpu, ret;
 	long ops = 0;
 
-	pin_cpu(cpu);
-	fd = xc_open();
-	if (fd < 0) {
-		wfail(sh, i, "open ctl: %s", strerror(-fd));
+	fd = load_worker_open(sh, i);
+	if (fd < 0)
 		return 1;
-	}
 	while (!sh->w[i].failed) {
 		unsigned long r = load_rand(&state);
 
-		if (LOAD_GET(sh->pause)) {
-			load_publish(sh, i, held, nheld);
-			LOAD_SET(sh->w[i].paused, 1);
-			while (LOAD_GET(sh->pause))
-				sleep_ms(1);
-			LOAD_SET(sh->w[i].paused, 0);
-		}
+		load_worker_pause(sh, i, held, nheld);
 		if (LOAD_GET(sh->stop) ||
 		    (sh->target_ops && ops >= sh->target_ops))
 			break;
