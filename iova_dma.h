@@ -41,6 +41,9 @@ enum xiova_dma_type {
 #define XIOVA_DMA_FQ_TIMEOUT_MS		10
 #define XIOVA_DMA_SQ_SIZE		32768
 #define XIOVA_DMA_SQ_TIMEOUT_MS		1000
+/* The rings index with a mask. */
+static_assert(!(XIOVA_DMA_FQ_SIZE & (XIOVA_DMA_FQ_SIZE - 1)) &&
+	      !(XIOVA_DMA_SQ_SIZE & (XIOVA_DMA_SQ_SIZE - 1)));
 
 /**
  * struct xiova_dma_stats - per-CPU counters of an attached device
@@ -86,14 +89,16 @@ struct xiova_dma_fq_entry {
  * @lock:	protects the ring
  * @head:	oldest entry
  * @tail:	next free slot; the ring is empty when it equals @head
- * @size:	number of slots (one is always left free)
+ * @mask:	number of slots, a power of two, less one; one slot is
+ *		always left free. A mask, not a modulo: a division on every
+ *		queued unmap showed in its cost
  * @entries:	the slots
  */
 struct xiova_dma_fq_ring {
 	spinlock_t			lock; /* see above */
 	unsigned int			head;
 	unsigned int			tail;
-	unsigned int			size;
+	unsigned int			mask;
 	struct xiova_dma_fq_entry	entries[];
 };
 

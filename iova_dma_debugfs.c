@@ -152,7 +152,7 @@ static int xiova_dma_stats_show(struct seq_file *m, void *unused)
 	fq = READ_ONCE(dd->fq);
 	seq_printf(m, "type %s\n", xiova_dma_type_names[READ_ONCE(dd->type)]);
 	seq_printf(m, "fq_rings %u\n", fq ? fq->nr_rings : 0);
-	seq_printf(m, "fq_ring_size %u\n", fq && fq->rings[0] ? fq->rings[0]->size : 0);
+	seq_printf(m, "fq_ring_size %u\n", fq && fq->rings[0] ? fq->rings[0]->mask + 1 : 0);
 	seq_printf(m, "fq_timeout_ms %u\n", fq ? fq->timeout_ms : 0);
 	flushes = dd->fq_flushes + (fq ? atomic64_read(&fq->flush_finish) : 0);
 	timeouts = dd->fq_timeouts + (fq ? atomic64_read(&fq->timeouts) : 0);

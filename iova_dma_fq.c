@@ -20,7 +20,7 @@
 
 static bool xiova_dma_fq_ring_full(struct xiova_dma_fq_ring *ring)
 {
-	return (ring->tail + 1) % ring->size == ring->head;
+	return ((ring->tail + 1) & ring->mask) == ring->head;
 }
 
 static void xiova_dma_fq_free_entry(struct xiova_dma_fq *fq,
@@ -43,7 +43,7 @@ static void xiova_dma_fq_ring_reap(struct xiova_dma_fq *fq,
 		if (e->counter >= finished)
 			break;
 		xiova_dma_fq_free_entry(fq, e);
-		ring->head = (ring->head + 1) % ring->size;
+		ring->head = (ring->head + 1) & ring->mask;
 	}
 }
 
@@ -76,7 +76,7 @@ void xiova_dma_flush_all(struct iommu_domain *domain)
 static unsigned int xiova_dma_fq_reaped(struct xiova_dma_fq_ring *ring,
 					unsigned int head)
 {
-	return (ring->head + ring->size - head) % ring->size;
+	return (ring->head - head) & ring->mask;
 }
 
 static void xiova_dma_fq_flush(struct xiova_dma_fq *fq)
@@ -170,7 +170,7 @@ void xiova_dma_fq_queue(struct xiova_dma_fq *fq, unsigned long pfn,
 			       xiova_dma_fq_reaped(ring, head));
 	}
 	e = &ring->entries[ring->tail];
-	ring->tail = (ring->tail + 1) % ring->size;
+	ring->tail = (ring->tail + 1) & ring->mask;
 	e->pfn = pfn;
 	e->pages = pages;
 	e->counter = atomic64_read(&fq->flush_start);
@@ -189,7 +189,7 @@ static struct xiova_dma_fq_ring *xiova_dma_fq_ring_alloc(unsigned int size)
 	ring = kvzalloc(struct_size(ring, entries, size), GFP_KERNEL);
 	if (ring) {
 		spin_lock_init(&ring->lock);
-		ring->size = size;
+		ring->mask = size - 1;
 	}
 	return ring;
 }
@@ -253,7 +253,7 @@ void xiova_dma_fq_destroy(struct xiova_dma_fq *fq)
 
 		if (!ring)
 			continue;
-		for (; ring->head != ring->tail; ring->head = (ring->head + 1) % ring->size) {
+		for (; ring->head != ring->tail; ring->head = (ring->head + 1) & ring->mask) {
 			xiova_dma_fq_free_entry(fq, &ring->entries[ring->head]);
 			freed++;
 		}
