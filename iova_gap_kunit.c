@@ -58,9 +58,8 @@ static struct xiova_domain *xg_domain(struct kunit *test,
 	return iovad;
 }
 
-static unsigned long xg_alloc(struct kunit *test, struct xiova_domain *iovad,
-			      unsigned long size, unsigned long limit,
-			      bool aligned)
+static unsigned long xg_alloc(struct xiova_domain *iovad, unsigned long size,
+			      unsigned long limit, bool aligned)
 {
 	struct xiova *iova = xiova_alloc(iovad, size, limit, aligned);
 
@@ -111,11 +110,11 @@ static void xiova_gap_highest_fit_above_last(struct kunit *test)
 {
 	struct xiova_domain *iovad = xg_domain(test, 1);
 
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 100, false), 100UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 100, false), 100UL);
 	/* 6.1 gives 96 here, below the range it allocated last. */
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 4, 200, false), 197UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 200, false), 196UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 2000, false), 2000UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 4, 200, false), 197UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 200, false), 196UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 2000, false), 2000UL);
 	xg_check(test, iovad);
 }
 
@@ -124,15 +123,15 @@ static void xiova_gap_small_hole_above_large_gap(struct kunit *test)
 	struct xiova_domain *iovad = xg_domain(test, 1);
 	struct xiova *hole;
 
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 1000, false), 1000UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 1000, false), 1000UL);
 	hole = xiova_alloc(iovad, 2, 1000, false);
 	KUNIT_ASSERT_NOT_NULL(test, hole);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 1000, false), 997UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 1000, false), 997UL);
 	__xiova_free(iovad, hole);
 
 	/* Too big for the hole at 998: the large gap below takes it. */
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 3, 1000, false), 994UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 2, 1000, false), 998UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 3, 1000, false), 994UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 2, 1000, false), 998UL);
 	xg_check(test, iovad);
 }
 
@@ -142,15 +141,15 @@ static void xiova_gap_alignment_skips_misaligned_gap(struct kunit *test)
 	struct xiova *gap;
 
 	/* Leave 1021..1024 free: four pfns, but not aligned to four. */
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 1025, false), 1025UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 1025, false), 1025UL);
 	gap = xiova_alloc(iovad, 4, 1025, false);
 	KUNIT_ASSERT_NOT_NULL(test, gap);
 	KUNIT_EXPECT_EQ(test, gap->pfn_lo, 1021UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 1025, false), 1020UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 1025, false), 1020UL);
 	__xiova_free(iovad, gap);
 
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 4, 1025, true), 1016UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 4, 1025, false), 1021UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 4, 1025, true), 1016UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 4, 1025, false), 1021UL);
 	xg_check(test, iovad);
 }
 
@@ -158,13 +157,13 @@ static void xiova_gap_limit_inside_gap(struct kunit *test)
 {
 	struct xiova_domain *iovad = xg_domain(test, 1);
 
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 10, 5000, false), 4991UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 10, 1000, false), 991UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 8, 1000, true), 976UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 10, 5000, false), 4991UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 10, 1000, false), 991UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 8, 1000, true), 976UL);
 	/* Exactly the space left between 991 and 4991. */
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 3990, 4990, false),
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 3990, 4990, false),
 			1001UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 4990, false), 990UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 4990, false), 990UL);
 	xg_check(test, iovad);
 }
 
@@ -176,16 +175,16 @@ static void xiova_gap_start_pfn_and_low_reservation(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, res);
 	xg_check(test, iovad);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 9, 30, false), 22UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 30, false), 21UL);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 1, 30, false), 0UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 9, 30, false), 22UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 30, false), 21UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 1, 30, false), 0UL);
 	/* Growing the reservation down below the start keeps its gap at 0. */
 	KUNIT_EXPECT_PTR_EQ(test, xiova_reserve(iovad, 1, 20), res);
 	KUNIT_EXPECT_EQ(test, res->pfn_lo, 1UL);
 	KUNIT_EXPECT_EQ(test, res->gap, 0UL);
 	xg_check(test, iovad);
 	__xiova_free(iovad, res);
-	KUNIT_EXPECT_EQ(test, xg_alloc(test, iovad, 5, 20, false), 16UL);
+	KUNIT_EXPECT_EQ(test, xg_alloc(iovad, 5, 20, false), 16UL);
 	xg_check(test, iovad);
 }
 
@@ -282,7 +281,7 @@ static void xiova_gap_search_is_logarithmic(struct kunit *test)
 	struct xiova *found;
 
 	for (i = 0; i < n; i++)
-		KUNIT_ASSERT_NE(test, xg_alloc(test, iovad, 3, top, true), 0UL);
+		KUNIT_ASSERT_NE(test, xg_alloc(iovad, 3, top, true), 0UL);
 	KUNIT_ASSERT_EQ(test, xg_reference(iovad, 2, top, false), 1002UL);
 
 	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
