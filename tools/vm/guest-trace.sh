@@ -91,11 +91,17 @@ check_events() {
 	xt_pass "$_ce_name"
 }
 
-# A buffer large enough for the whole workload (about 12000 events), a
-# clock that orders the CPUs' events, and both systems on.
+# A buffer large enough for the whole workload (about 12000 events), and
+# both systems on. The checks follow a range from CPU to CPU (freed on
+# one, handed out again on the other), so the order of the events must be
+# the order of the operations. The counter clock, one atomic increment per
+# event, gives that. The global clock does not: it stamps with each CPU's
+# sched_clock and publishes the latest stamp only when a trylock succeeds,
+# and with an unstable TSC a vCPU whose tick the host delays stamps
+# milliseconds behind the other.
 start_tracing() {
 	echo 0 >"$T/tracing_on" &&
-		echo global >"$T/trace_clock" &&
+		echo counter >"$T/trace_clock" &&
 		echo 8192 >"$T/buffer_size_kb" &&
 		echo >"$T/trace" &&
 		echo 1 >"$T/events/xiova/enable" &&

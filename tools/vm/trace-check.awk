@@ -138,16 +138,17 @@ function pow2up(n,    p) {
 }
 
 # Splits an event line into EV (event name) and A[key] = value. Lines
-# look like "  task-123  [001] d..1.  12.345678: alloc: domain=0 pfn=0x1".
+# look like "  task-123  [001] d..1.  12.345678: alloc: domain=0 pfn=0x1",
+# or "... 40213: alloc: ..." with the counter clock.
 function parse(line,    s, n, i, t, eq) {
 	EV = ""
 	REST = ""
 	delete A
-	if (!match(line, /[0-9]+\.[0-9]+: [a-z_]+: /))
+	if (!match(line, /[0-9]+(\.[0-9]+)?: [a-z_]+: /))
 		return 0
 	s = substr(line, RSTART, RLENGTH)
 	REST = substr(line, RSTART + RLENGTH)
-	sub(/^[0-9]+\.[0-9]+: /, "", s)
+	sub(/^[0-9]+(\.[0-9]+)?: /, "", s)
 	sub(/: $/, "", s)
 	EV = s
 	n = split(REST, t, " ")
