@@ -123,8 +123,13 @@ shellcheck_tools() {
 		-exec shellcheck -x {} +)
 }
 
+# The host-side tools the VM stages depend on: the judge of serial logs
+# and the image builder.
 stage_judge() {
-	"$ROOT/tools/vm/selftest-judge.sh"
+	local rc=0
+	"$ROOT/tools/vm/selftest-judge.sh" || rc=1
+	"$ROOT/tools/vm/selftest-mkinitramfs.sh" || rc=1
+	return "$rc"
 }
 
 stage_docs() {

@@ -114,11 +114,18 @@ install_busybox() {
 	local bb=/bin/busybox applet
 	[[ -x $bb ]] || die "$bb missing (busybox-static)"
 	file_is_static "$bb" || die "$bb is not static: install busybox-static"
-	cp "$bb" "$ROOT/bin/busybox"
+	put "$bb" "$ROOT/bin/busybox"
 	while IFS= read -r applet; do
 		[[ $applet == */* ]] || continue # linuxrc lives at the top level
 		[[ -e $ROOT/$applet ]] || ln -s /bin/busybox "$ROOT/$applet"
 	done < <("$bb" --list-full)
+}
+
+# Copies SRC's contents to DEST in the image. DEST may already be one of
+# busybox's applet links, which point at the absolute /bin/busybox: copying
+# through it would overwrite the host's busybox, so the link goes first.
+put() {
+	cp -L --remove-destination "$1" "$2"
 }
 
 file_is_static() {
@@ -130,7 +137,7 @@ file_is_static() {
 copy_with_libs() {
 	local src=$1 dest=$2
 	mkdir -p "$(dirname "$ROOT/$dest")"
-	cp -L "$src" "$ROOT/$dest"
+	put "$src" "$ROOT/$dest"
 	copy_libs "$src"
 }
 
@@ -140,7 +147,7 @@ copy_libs() {
 	while IFS= read -r lib; do
 		[[ -e $ROOT/$lib ]] && continue
 		mkdir -p "$(dirname "$ROOT/$lib")"
-		cp -L "$lib" "$ROOT/$lib"
+		put "$lib" "$ROOT/$lib"
 	done < <(ldd "$1" | grep -o '/[^ ]*' | sort -u)
 }
 
@@ -229,13 +236,13 @@ install_files() {
 		[[ -e $src ]] || die "no such file: $src"
 		if [[ -d $src ]]; then
 			mkdir -p "$ROOT/$dest"
-			cp -a "$src/." "$ROOT/$dest/"
+			cp -a --remove-destination "$src/." "$ROOT/$dest/"
 			copy_libs_of_tree "$ROOT/$dest"
 		elif is_dynamic_elf "$src"; then
 			copy_with_libs "$src" "$dest"
 		else
 			mkdir -p "$(dirname "$ROOT/$dest")"
-			cp -L "$src" "$ROOT/$dest"
+			put "$src" "$ROOT/$dest"
 		fi
 	done
 }
