@@ -169,11 +169,40 @@ extern const char * const xiova_dma_type_names[XIOVA_DMA_NR_TYPES];
 extern struct list_head xiova_dma_devs;
 
 /**
+ * xiova_dma_read_lock() - start a read section of the attached devices
+ *
+ * The DMA operations run in any context and never sleep, so preemption
+ * off makes them RCU readers: synchronize_rcu() waits for such sections
+ * as for rcu_read_lock() ones. With preemptible RCU (Debian's kernels),
+ * rcu_read_lock() and rcu_read_unlock() are calls, and two calls on every
+ * map and unmap cost more than the lookup itself. PREEMPT_RT keeps
+ * rcu_read_lock(): its spinlocks sleep.
+ */
+static __always_inline void xiova_dma_read_lock(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		rcu_read_lock();
+	else
+		rcu_read_lock_sched();
+}
+
+/**
+ * xiova_dma_read_unlock() - end a section started by xiova_dma_read_lock()
+ */
+static __always_inline void xiova_dma_read_unlock(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		rcu_read_unlock();
+	else
+		rcu_read_unlock_sched();
+}
+
+/**
  * xiova_dma_lookup() - the attached-device state of @dev
  * @dev: a device whose DMA operations are xiova_dma_ops
  *
- * Called from the DMA operations, in any context, inside an RCU read
- * section that covers every use of the result: detach frees the state
+ * Called from the DMA operations, in any context, inside a read section
+ * (xiova_dma_read_lock()) that covers every use of the result: detach frees the state
  * only after a grace period. Inline: it is on every map and unmap.
  *
  * Return: the state, or NULL if @dev is not attached.

@@ -183,9 +183,9 @@ static void xiova_dma_unmap_bytes(struct xiova_dma_dev *dd, dma_addr_t dma_addr,
 }
 
 /*
- * Every operation looks its device up and uses it inside one RCU read
- * section: detach frees the state only after a grace period, so an
- * operation that raced with it finishes on live state.
+ * Every operation looks its device up and uses it inside one read section
+ * (preemption off): detach frees the state only after a grace period, so
+ * an operation that raced with it finishes on live state.
  */
 static dma_addr_t xiova_dma_map_phys(struct device *dev, phys_addr_t phys,
 				     size_t size, int prot, u64 dma_mask)
@@ -193,11 +193,11 @@ static dma_addr_t xiova_dma_map_phys(struct device *dev, phys_addr_t phys,
 	dma_addr_t iova = DMA_MAPPING_ERROR;
 	struct xiova_dma_dev *dd;
 
-	rcu_read_lock();
+	xiova_dma_read_lock();
 	dd = xiova_dma_lookup(dev);
 	if (!WARN_ON_ONCE(!dd))
 		iova = __xiova_dma_map(dd, dev, phys, size, prot, dma_mask);
-	rcu_read_unlock();
+	xiova_dma_read_unlock();
 	return iova;
 }
 
@@ -205,11 +205,11 @@ static void xiova_dma_unmap(struct device *dev, dma_addr_t dma_handle, size_t si
 {
 	struct xiova_dma_dev *dd;
 
-	rcu_read_lock();
+	xiova_dma_read_lock();
 	dd = xiova_dma_lookup(dev);
 	if (!WARN_ON_ONCE(!dd))
 		xiova_dma_unmap_bytes(dd, dma_handle, size);
-	rcu_read_unlock();
+	xiova_dma_read_unlock();
 }
 
 static dma_addr_t xiova_dma_map_page(struct device *dev, struct page *page,
@@ -543,11 +543,11 @@ static int xiova_dma_map_sg(struct device *dev, struct scatterlist *sg, int nent
 	struct xiova_dma_dev *dd;
 	int ret = -EINVAL;
 
-	rcu_read_lock();
+	xiova_dma_read_lock();
 	dd = xiova_dma_lookup(dev);
 	if (!WARN_ON_ONCE(!dd))
 		ret = __xiova_dma_map_sg(dd, dev, sg, nents, dir, attrs);
-	rcu_read_unlock();
+	xiova_dma_read_unlock();
 	return ret;
 }
 
@@ -611,11 +611,11 @@ static void xiova_dma_unmap_sg(struct device *dev, struct scatterlist *sg, int n
 {
 	struct xiova_dma_dev *dd;
 
-	rcu_read_lock();
+	xiova_dma_read_lock();
 	dd = xiova_dma_lookup(dev);
 	if (!WARN_ON_ONCE(!dd))
 		__xiova_dma_unmap_sg(dd, sg, nents);
-	rcu_read_unlock();
+	xiova_dma_read_unlock();
 }
 
 /* Zeroed, physically contiguous pages mapped for the device, or NULL. */
@@ -627,7 +627,7 @@ static struct page *__xiova_dma_alloc(struct device *dev, size_t size,
 
 	/*
 	 * The IOMMU reaches all of memory: zone modifiers would only limit
-	 * us. The pages come first, outside RCU, since @gfp may sleep.
+	 * us. The pages come first, outside the read section, since @gfp may sleep.
 	 */
 	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
 	page = alloc_pages_node(dev_to_node(dev), gfp | __GFP_ZERO, order);
@@ -708,11 +708,11 @@ static void xiova_dma_count_sync(struct device *dev)
 {
 	struct xiova_dma_dev *dd;
 
-	rcu_read_lock();
+	xiova_dma_read_lock();
 	dd = xiova_dma_lookup(dev);
 	if (dd)
 		this_cpu_add(dd->stats->syncs, 1);
-	rcu_read_unlock();
+	xiova_dma_read_unlock();
 }
 
 static void xiova_dma_sync_single(struct device *dev, dma_addr_t dma_handle,
