@@ -2,9 +2,16 @@
 # per value: workload,allocator,rep,window,key,value. Lines may follow
 # kernel output on the same line (printk interleaves with the guest
 # script), so the marker is searched anywhere; CRs are dropped.
+#
+# For the logs of further boots, appended to the first one's rows:
+#   -v ONLY=RE       only workloads matching RE
+#   -v REP_BASE=N    added to every repetition number
+#   -v HEADER=0      no header line
 BEGIN {
 	OFS = ","
-	print "workload,allocator,rep,window,key,value"
+	if (HEADER != "0")
+		print "workload,allocator,rep,window,key,value"
+	REP_BASE += 0
 }
 
 {
@@ -13,13 +20,13 @@ BEGIN {
 	if (!at)
 		next
 	n = split(substr($0, at + 13), w, " ")
-	if (n < 2)
+	if (n < 2 || (ONLY != "" && w[1] !~ ONLY))
 		next
 	rep = ""
 	win = ""
 	for (i = 3; i <= n; i++) {
 		if (w[i] ~ /^rep=/)
-			rep = substr(w[i], 5)
+			rep = substr(w[i], 5) + REP_BASE
 		else if (w[i] ~ /^window=/)
 			win = substr(w[i], 8)
 	}

@@ -13,7 +13,7 @@
 # BENCH_W1_MS, BENCH_W2_MS, BENCH_W2_BURSTS, BENCH_W3_SECS, BENCH_W3_WINDOW,
 # BENCH_W4_LIVE, BENCH_W4_ITERS, BENCH_W5_ITERS, BENCH_W5_WALKS, BENCH_W6_MS,
 # BENCH_W6_BURSTS, BENCH_MEM_ROUNDS, BENCH_W7_OPS, BENCH_W7_SG_OPS,
-# BENCH_W7_BATCH.
+# BENCH_W7_BATCH; BENCH_ONLY=w7 runs W7 alone (run.sh's further boots).
 # shellcheck source=../vm/guest-lib.sh
 . /lib/xiova/guest-lib.sh
 # shellcheck source=../vm/guest-edu-lib.sh
@@ -37,6 +37,7 @@ MEM_ROUNDS=${BENCH_MEM_ROUNDS:-6}
 W7_OPS=${BENCH_W7_OPS:-65536}
 W7_SG_OPS=${BENCH_W7_SG_OPS:-12288}
 W7_BATCH=${BENCH_W7_BATCH:-64}
+ONLY=${BENCH_ONLY:-}
 DMA_DBG=/sys/kernel/debug/xiova_dma
 EDU=''
 EDU_GROUP=''
@@ -391,8 +392,9 @@ run_w7() {
 	w7_teardown
 }
 
+# verdicts WORKLOAD...: one verdict per workload that ran, and allocator.
 verdicts() {
-	for t in calib w1 w2 w3 w4 w5 w6 w7 mem; do
+	for t in "$@"; do
 		for a in ours stock; do
 			[ "$t" = calib ] && [ "$a" = stock ] && continue
 			name=$t-$a
@@ -417,14 +419,20 @@ load() {
 
 main() {
 	load load-xiova xiova || return 1
-	load load-xiova-bench xiova_bench || return 1
-	echo "bench: $NCPU CPUs, $REPS repetitions, W3 ${W3_SECS}s in ${W3_WINDOW}s windows"
-	emit "env any rep=0 ncpu=$NCPU reps=$REPS w3_secs=$W3_SECS w3_window=$W3_WINDOW w7_ops=$W7_OPS w7_sg_ops=$W7_SG_OPS w7_batch=$W7_BATCH slab_nomerge=$(grep -c slab_nomerge /proc/cmdline)"
-	run_reps
-	run_w7
-	run_w3
-	verdicts
-	xt_check unload-xiova-bench rmmod xiova_bench
+	if [ "$ONLY" = w7 ]; then
+		echo "bench: $NCPU CPUs, W7 only, $REPS repetitions"
+		run_w7
+		verdicts w7
+	else
+		load load-xiova-bench xiova_bench || return 1
+		echo "bench: $NCPU CPUs, $REPS repetitions, W3 ${W3_SECS}s in ${W3_WINDOW}s windows"
+		emit "env any rep=0 ncpu=$NCPU reps=$REPS w3_secs=$W3_SECS w3_window=$W3_WINDOW w7_ops=$W7_OPS w7_sg_ops=$W7_SG_OPS w7_batch=$W7_BATCH slab_nomerge=$(grep -c slab_nomerge /proc/cmdline)"
+		run_reps
+		run_w7
+		run_w3
+		verdicts calib w1 w2 w3 w4 w5 w6 w7 mem
+		xt_check unload-xiova-bench rmmod xiova_bench
+	fi
 	xt_check unload-xiova rmmod xiova
 }
 

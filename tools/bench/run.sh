@@ -10,12 +10,15 @@
 #                    its results are not copied to Documentation/bench/
 #   --reps N         repetitions of each workload and allocator (default 5)
 #   --w3-secs S      W3 time, both allocators together (default 120)
+#   --w7-boots N     boots that run W7 (default 5; the first runs every
+#                    workload, the others W7 alone): a W7 ratio changes
+#                    from boot to boot more than within one
 #   --out DIR        results directory (default $XIOVA_CACHE/bench/<UTC time>)
 #   --no-doc         do not copy the results to Documentation/bench/
 #   --from-log LOG   do not boot: summarise an earlier run's serial log
 #   --publish        with --from-log: copy to Documentation/bench/ as well
 #
-# Writes serial.log, results.csv (every value), summary.csv, summary.txt,
+# Writes serial.log (and serial-w7-K.log for the further boots), results.csv (every value), summary.csv, summary.txt,
 # results.inc, w3.dat, w7.dat and PNG plots into the results directory and
 # prints the summary table. The exit status is the VM judge's: timings never fail
 # a run; a module that does not load, a workload that errors out or a
@@ -31,7 +34,7 @@ readonly HERE ROOT
 # shellcheck source=../lib/common.sh
 source "$ROOT/tools/lib/common.sh"
 
-SMOKE=0 REPS=5 W3_SECS=120 OUT='' DOC=1 FROM_LOG='' PUBLISH=0
+SMOKE=0 REPS=5 W3_SECS=120 W7_BOOTS=5 OUT='' DOC=1 FROM_LOG='' PUBLISH=0
 WORK=''
 
 usage() { sed -n '2,/^set -euo/{/^# shellcheck/d;/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
@@ -46,10 +49,20 @@ main() {
 
 	local rc=0
 	if [[ -n $FROM_LOG ]]; then
-		[[ $FROM_LOG -ef $OUT/serial.log ]] || cp "$FROM_LOG" "$OUT/serial.log"
+		if ! [[ $FROM_LOG -ef $OUT/serial.log ]]; then
+			cp "$FROM_LOG" "$OUT/serial.log"
+			# The further boots' logs travel with the first one.
+			find "$(dirname "$FROM_LOG")" -maxdepth 1 -name 'serial-w7-*.log' \
+				-exec cp {} "$OUT/" \;
+		fi
 		# The log is judged again: only a clean run may be published.
-		"$ROOT/tools/vm/judge.sh" "$OUT/serial.log" bench >"$OUT/verdict.txt" || rc=$?
-		tail -n1 "$OUT/verdict.txt" >&2
+		local log
+		: >"$OUT/verdict.txt"
+		for log in "$OUT"/serial.log "$OUT"/serial-w7-*.log; do
+			[[ -e $log ]] || continue
+			"$ROOT/tools/vm/judge.sh" "$log" bench >>"$OUT/verdict.txt" || rc=$?
+			tail -n1 "$OUT/verdict.txt" >&2
+		done
 	else
 		WORK=$(mktemp -d /tmp/xiova-bench.XXXXXX)
 		trap 'rm -rf "$WORK"' EXIT
@@ -70,9 +83,10 @@ main() {
 parse_args() {
 	while (($#)); do
 		case $1 in
-		--smoke) SMOKE=1 REPS=2 W3_SECS=20 ;;
+		--smoke) SMOKE=1 REPS=2 W3_SECS=20 W7_BOOTS=2 ;;
 		--reps) REPS=$2; shift ;;
 		--w3-secs) W3_SECS=$2; shift ;;
+		--w7-boots) W7_BOOTS=$2; shift ;;
 		--out) OUT=$2; shift ;;
 		--no-doc) DOC=0 ;;
 		--from-log) FROM_LOG=$2; shift ;;
@@ -84,6 +98,7 @@ parse_args() {
 	done
 	[[ $REPS =~ ^[1-9][0-9]*$ ]] || die "--reps wants a positive number"
 	[[ $W3_SECS =~ ^[1-9][0-9]*$ ]] || die "--w3-secs wants seconds"
+	[[ $W7_BOOTS =~ ^[1-9][0-9]*$ ]] || die "--w7-boots wants a positive number"
 	[[ -z $FROM_LOG || -r $FROM_LOG ]] || die "cannot read $FROM_LOG"
 }
 
@@ -143,14 +158,40 @@ run_vm() {
 	local args=(-a slab_nomerge) kv
 	while IFS= read -r kv; do args+=(-a "$kv"); done < <(guest_settings)
 	log "booting Debian $KVER with intel-iommu (TCG, 2 vCPUs): $REPS repetitions, W3 ${W3_SECS}s"
-	local rc=0
+	local rc=0 boot
+	: >"$OUT/verdict.txt"
+	boot_vm "$OUT/serial.log" $((guest_timeout + 120)) "${args[@]}" || rc=$?
+	for ((boot = 2; boot <= W7_BOOTS; boot++)); do
+		log "boot $boot of $W7_BOOTS: W7 alone"
+		boot_vm "$OUT/serial-w7-$boot.log" $((REPS * 30 + 240)) \
+			"${args[@]}" -a BENCH_ONLY=w7 || rc=$?
+	done
+	return "$rc"
+}
+
+# boot_vm LOG TIMEOUT RUN_ARGS...: one boot of the bench image, judged.
+boot_vm() {
+	local log=$1 timeout=$2 rc=0
+	shift 2
 	# The edu device masks bus addresses to 28 bits, as xiova_edu expects.
 	"$ROOT/tools/vm/run.sh" -k "$KERNEL" -i "$WORK/initramfs.cpio.gz" \
-		--iommu intel --name bench -l "$OUT/serial.log" \
-		-t $((guest_timeout + 120)) "${args[@]}" \
-		-- -device edu,dma_mask=0xfffffff >"$OUT/verdict.txt" || rc=$?
-	cat "$OUT/verdict.txt" >&2
+		--iommu intel --name bench -l "$log" -t "$timeout" "$@" \
+		-- -device edu,dma_mask=0xfffffff | tee -a "$OUT/verdict.txt" >&2 || rc=$?
 	return "$rc"
+}
+
+# The rows of every boot: the further boots' W7 repetitions are numbered
+# after the first boot's, so that medians and ranges take in every boot.
+collect() {
+	local log boot reps=$1
+	awk -f "$HERE/collect.awk" "$OUT/serial.log"
+	for log in "$OUT"/serial-w7-*.log; do
+		[[ -e $log ]] || continue
+		boot=${log##*serial-w7-}
+		boot=${boot%.log}
+		awk -v ONLY='^w7' -v REP_BASE=$(((boot - 1) * reps)) -v HEADER=0 \
+			-f "$HERE/collect.awk" "$log"
+	done
 }
 
 # What the numbers were measured on, for the record.
@@ -169,20 +210,25 @@ write_meta() {
 		printf 'host_cpus=%s\n' "$(nproc)"
 		printf 'host_load=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 		printf 'smoke=%s\n' "$SMOKE"
+		printf 'w7_boots=%s\n' "$W7_BOOTS"
 		guest_settings
 	} >"$OUT/meta.txt"
 }
 
 summarise() {
-	awk -f "$HERE/collect.awk" "$OUT/serial.log" >"$OUT/results.csv"
-	local meta='' date='' commit='' load='' reps w3
-	reps=$(awk -F, '$1 == "env" && $5 == "reps" { print $6 }' "$OUT/results.csv")
+	local meta='' date='' commit='' load='' reps w3 boots
+	reps=$(awk -f "$HERE/collect.awk" "$OUT/serial.log" |
+		awk -F, '$1 == "env" && $5 == "reps" { print $6 }')
+	collect "${reps:-1}" >"$OUT/results.csv"
 	w3=$(awk -F, '$1 == "env" && $5 == "w3_secs" { print $6 }' "$OUT/results.csv")
+	boots=$(find "$OUT" -maxdepth 1 -name 'serial-w7-*.log' | wc -l)
 	if [[ -r $OUT/meta.txt ]]; then
 		date=$(sed -n 's/^date=//p' "$OUT/meta.txt")
 		commit=$(sed -n 's/^commit=//p' "$OUT/meta.txt")
 		load=$(sed -n 's/^host_load=//p' "$OUT/meta.txt")
-		meta="Run of $date, commit $commit, $reps repetitions, W3 $w3 s; host load average at the start: $load."
+		meta="Run of $date, commit $commit, $reps repetitions, W3 $w3 s"
+		((boots == 0)) || meta+=", W7 in $((boots + 1)) boots of $reps repetitions each"
+		meta+="; host load average at the start: $load."
 	fi
 	awk -v OUT="$OUT" -v META="$meta" -f "$HERE/summary.awk" "$OUT/results.csv"
 	gnuplot -e "dir='$OUT'" "$HERE/plot.gp"
