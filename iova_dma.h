@@ -202,8 +202,9 @@ static __always_inline void xiova_dma_read_unlock(void)
  * @dev: a device whose DMA operations are xiova_dma_ops
  *
  * Called from the DMA operations, in any context, inside a read section
- * (xiova_dma_read_lock()) that covers every use of the result: detach frees the state
- * only after a grace period. Inline: it is on every map and unmap.
+ * (xiova_dma_read_lock()) that covers every use of the result: detach
+ * frees the state only after a grace period. Inline: it is on every map
+ * and unmap.
  *
  * Return: the state, or NULL if @dev is not attached.
  */
