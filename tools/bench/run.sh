@@ -18,11 +18,12 @@
 #   --from-log LOG   do not boot: summarise an earlier run's serial log
 #   --publish        with --from-log: copy to Documentation/bench/ as well
 #
-# Writes serial.log (and serial-w7-K.log for the further boots), results.csv (every value), summary.csv, summary.txt,
-# results.inc, w3.dat, w7.dat and PNG plots into the results directory and
-# prints the summary table. The exit status is the VM judge's: timings never fail
-# a run; a module that does not load, a workload that errors out or a
-# kernel that complains does.
+# Writes serial.log (serial-w7-K.log for the further boots), results.csv
+# (every value), summary.csv, summary.txt, results.inc, w3.dat, w7.dat and
+# PNG plots into the results directory and prints the summary table. The
+# exit status is the VM judge's: timings never fail a run; a module that
+# does not load, a workload that errors out or a kernel that complains
+# does.
 #
 # Environment: XIOVA_CACHE (default /var/cache/xiova).
 # shellcheck source-path=SCRIPTDIR
@@ -159,6 +160,8 @@ run_vm() {
 	while IFS= read -r kv; do args+=(-a "$kv"); done < <(guest_settings)
 	log "booting Debian $KVER with intel-iommu (TCG, 2 vCPUs): $REPS repetitions, W3 ${W3_SECS}s"
 	local rc=0 boot
+	# A reused --out directory: only this run's boots may be collected.
+	rm -f "$OUT"/serial-w7-*.log
 	: >"$OUT/verdict.txt"
 	boot_vm "$OUT/serial.log" $((guest_timeout + 120)) "${args[@]}" || rc=$?
 	for ((boot = 2; boot <= W7_BOOTS; boot++)); do
