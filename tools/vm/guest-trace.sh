@@ -97,8 +97,8 @@ check_events() {
 # the order of the operations. The counter clock, one atomic increment per
 # event, gives that. The global clock does not: it stamps with each CPU's
 # sched_clock and publishes the latest stamp only when a trylock succeeds,
-# and with an unstable TSC a vCPU whose tick the host delays stamps
-# milliseconds behind the other.
+# so a CPU's stamp can fall behind one the other CPU made earlier (CI saw
+# 252 ranges handed out again before the trace showed their free).
 start_tracing() {
 	echo 0 >"$T/tracing_on" &&
 		echo counter >"$T/trace_clock" &&
