@@ -833,7 +833,9 @@ static enum tap_result test_destroy(void)
 	ok &= xc_expect(fd, 0, "destroy ops0");
 	ok &= xc_expect(fd, 0, "destroy ops1");
 	ok &= xc_expect(fd, 0, "destroy ops2");
-	held0 = held1 = held2 = 0;
+	held0 = 0;
+	held1 = 0;
+	held2 = 0;
 	if (link_exists("ops0") || link_exists("ops1") || link_exists("ops2")) {
 		fail("a destroyed domain's link is still there");
 		ok = false;

@@ -81,11 +81,19 @@ static inline unsigned long load_fast_len(unsigned long size)
 	return len;
 }
 
-#define wfail(sh, i, fmt, ...) do { \
-	diag("FAIL worker %d (cpu %d): " fmt, i, (sh)->w[i].cpu, \
-	     ##__VA_ARGS__); \
-	(sh)->w[i].failed = 1; \
-} while (0)
+/* A worker's check that failed: says which worker, and marks it failed. */
+static inline void __printf(3, 4)
+wfail(struct load_shared *sh, int i, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag("FAIL worker %d (cpu %d): %s", i, sh->w[i].cpu, msg);
+	sh->w[i].failed = 1;
+}
 
 static inline void load_publish(struct load_shared *sh, int i,
 				struct load_range *held, int nheld)
@@ -216,7 +224,8 @@ static inline int load_worker(struct load_shared *sh, int i, const char *dom)
 				ret = xc_find(fd, dom, n->pfn, &lo, &hi);
 				if (ret || lo != n->pfn ||
 				    hi != n->pfn + n->len - 1) {
-					wfail(sh, i, "find %s %#lx -> %s [%#lx, %#lx], expected %lu pfns",
+					wfail(sh, i,
+					      "find %s %#lx -> %s [%#lx, %#lx], expected %lu pfns",
 					      dom, n->pfn, strerror(-ret), lo,
 					      hi, n->len);
 					break;
