@@ -9,8 +9,13 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 # The KUnit module is built only for kernels that can run it.
 KUNIT := $(shell grep -qs '^CONFIG_KUNIT=[ym]' $(KDIR)/.config && echo m)
 
+# The test interface (Documentation/testctl.rst) is for test builds only:
+# "make TESTCTL=y".
+TESTCTL ?=
+
 MAKEFLAGS += --no-print-directory
-KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) CONFIG_XIOVA=m CONFIG_XIOVA_DMA=m CONFIG_XIOVA_KUNIT_TEST=$(KUNIT)
+KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) CONFIG_XIOVA=m CONFIG_XIOVA_DMA=m \
+	CONFIG_XIOVA_KUNIT_TEST=$(KUNIT) CONFIG_XIOVA_TESTCTL=$(TESTCTL)
 
 # make install: kbuild's modules_install into
 # $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR), then depmod.
@@ -30,7 +35,7 @@ SIG_KEY := $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' $(KDIR)/.co
 NO_SIGN := $(if $(filter pkcs11:%,$(SIG_KEY))$(wildcard $(if $(filter /%,$(SIG_KEY)),,$(KDIR)/)$(SIG_KEY)),,CONFIG_MODULE_SIG_ALL=)
 DEPMOD_ARGS := $(if $(MODROOT),-b $(MODROOT)) $(KVER)
 
-.PHONY: all modules clean check demo bench install uninstall
+.PHONY: all modules clean check demo bench install uninstall sources
 
 all modules:
 	@test -n "$(KDIR)" || { echo "no kernel build tree: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
@@ -44,11 +49,17 @@ install: all
 
 uninstall:
 	@test -n "$(KVER)" || { echo "cannot read the kernel release from $(KDIR)" >&2; exit 1; }
-	rm -f $(addprefix $(MODROOT)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/,xiova.ko xiova_dma.ko xiova_kunit.ko)
+	rm -f $(addprefix $(MODROOT)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/,xiova.ko dma/xiova_dma.ko xiova_kunit.ko)
 	depmod $(DEPMOD_ARGS)
 
 clean:
 	$(MAKE) $(KBUILD_ARGS) clean
+
+# The one list of sources: every C file the Kbuild files build (with every
+# option on) and every header beside them, one path per line. The style
+# checks, the KUnit tree, DKMS and the packaging test all read it.
+sources:
+	@$(MAKE) -s -f tools/lib/sources.mk
 
 check:
 	./tools/test.sh

@@ -232,9 +232,14 @@ void xiova_debugfs_exit(void);
 void xiova_debugfs_add_domain(struct xiova_domain *iovad);
 void xiova_debugfs_remove_domain(struct xiova_domain *iovad);
 
-/* iova_testctl.c: test domains driven from userspace */
+/* iova_testctl.c: test domains driven from userspace (test builds only) */
+#if IS_ENABLED(CONFIG_XIOVA_TESTCTL)
 void xiova_testctl_init(struct dentry *root);
 void xiova_testctl_exit(void);
+#else
+static inline void xiova_testctl_init(struct dentry *root) { }
+static inline void xiova_testctl_exit(void) { }
+#endif
 
 /**
  * struct xiova_audit - what teardown audits found, summed over domains

@@ -30,7 +30,7 @@ main() {
 	"$ROOT/tools/vm/mkinitramfs.sh" -o "$work/initramfs.cpio.gz" \
 		-g "$ROOT/tools/vm/guest-demo.sh" -k nvme \
 		-f "$ROOT/tools/vm/guest-io-lib.sh:/lib/xiova/guest-io-lib.sh" \
-		-f "$work/bin:/xiova/io" "$work/src/xiova.ko" "$work/src/xiova_dma.ko"
+		-f "$work/bin:/xiova/io" "$work/src/xiova.ko" "$work/src/dma/xiova_dma.ko"
 	truncate -s 64M "$work/nvme.img"
 	local vmlog
 	vmlog=$(xiova_cache_dir)/logs/main-debian-intel.log

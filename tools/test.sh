@@ -86,7 +86,8 @@ quiet_build() {
 }
 
 stage_build() {
-	verdict build.w1 quiet_build W=1
+	verdict build.w1 quiet_build W=1 TESTCTL=y
+	verdict build.w1-no-testctl quiet_build W=1
 	verdict build.exports-namespaced exports_namespaced
 }
 
@@ -100,21 +101,39 @@ exports_namespaced() {
 }
 
 checkpatch() {
-	local tree
+	local tree files=()
 	tree=$(xiova_cache_dir)/linux-source-6.1
 	[[ -f $tree/scripts/checkpatch.pl ]] ||
 		tar -C "$(dirname "$tree")" -xJf /usr/src/linux-source-6.1.tar.xz \
 			linux-source-6.1/scripts
-	# Sources only: kbuild's generated *.mod.c are not ours.
-	(cd "$ROOT" && find . -maxdepth 1 \( -name '*.[ch]' ! -name '*.mod.c' \) -print0 |
-		xargs -0 perl "$tree/scripts/checkpatch.pl" --strict --no-tree --terse -f) |
-		grep -v '^total:' | grep . && return 1
+	mapfile -t files < <(xiova_sources | grep -E '\.[ch]$')
+	((${#files[@]})) || return 1
+	echo "checkpatch: ${#files[@]} files"
+	(cd "$ROOT" && perl "$tree/scripts/checkpatch.pl" --strict --no-tree --terse \
+		-f "${files[@]}") | grep -v '^total:' | grep . && return 1
 	return 0
 }
 
+# The list every tool reads must hold every C file of the modules' source
+# directories, and nothing that is not there: a file Kbuild does not build
+# would otherwise escape the style checks, DKMS and the KUnit tree.
+sources_complete() {
+	local listed present
+	listed=$(xiova_sources | grep '\.c$' | sort)
+	present=$(cd "$ROOT" && find . -path ./tools -prune -o -path ./Documentation -prune \
+		-o -name '*.c' ! -name '*.mod.c' -print | sed 's#^\./##' | sort)
+	[[ -n $listed ]] || { echo "no sources listed"; return 1; }
+	if [[ $listed != "$present" ]]; then
+		diff <(echo "$listed") <(echo "$present")
+		return 1
+	fi
+	echo "sources: $(wc -l <<<"$listed") C files, all built by Kbuild"
+}
+
 stage_style() {
+	verdict style.sources-complete sources_complete
 	verdict style.checkpatch-strict checkpatch
-	verdict style.sparse quiet_build C=2
+	verdict style.sparse quiet_build C=2 TESTCTL=y
 	verdict style.shellcheck shellcheck_tools
 }
 

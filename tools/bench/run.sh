@@ -127,16 +127,13 @@ guest_settings() {
 # xiova_dma.ko.
 build_modules() {
 	local mod=$WORK/xiova bench=$WORK/bench edu=$WORK/edu
-	mkdir -p "$mod" "$bench" "$edu"
-	cp "$ROOT"/Kbuild "$ROOT"/Kconfig "$ROOT"/Makefile "$ROOT"/*.c \
-		"$ROOT"/*.h "$mod/"
-	# Kbuild reads the module's version from there when it exists.
-	if [[ -f $ROOT/VERSION ]]; then cp "$ROOT/VERSION" "$mod/"; fi
+	mkdir -p "$bench" "$edu"
+	copy_module_sources "$mod"
 	cp "$HERE"/Kbuild "$HERE"/Makefile "$HERE"/xiova_bench.c "$bench/"
 	cp "$ROOT"/tools/edu/Kbuild "$ROOT"/tools/edu/Makefile \
 		"$ROOT"/tools/edu/xiova_edu.c "$edu/"
 	log "building xiova.ko, xiova_dma.ko, xiova_bench.ko and xiova_edu.ko against $HEADERS"
-	make -C "$mod" -s KDIR="$HEADERS" >&2
+	make -C "$mod" -s KDIR="$HEADERS" TESTCTL=y >&2
 	make -C "$bench" -s KDIR="$HEADERS" XIOVA_DIR="$mod" >&2
 	make -C "$edu" -s KDIR="$HEADERS" >&2
 }
@@ -153,7 +150,7 @@ run_vm() {
 	"$ROOT/tools/vm/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
 		-g "$HERE/guest-bench.sh" -t "$guest_timeout" \
 		-f "$ROOT/tools/vm/guest-edu-lib.sh:/lib/xiova/guest-edu-lib.sh" \
-		"$WORK/xiova/xiova.ko" "$WORK/xiova/xiova_dma.ko" \
+		"$WORK/xiova/xiova.ko" "$WORK/xiova/dma/xiova_dma.ko" \
 		"$WORK/bench/xiova_bench.ko" "$WORK/edu/xiova_edu.ko"
 
 	local args=(-a slab_nomerge) kv

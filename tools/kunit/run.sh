@@ -160,30 +160,32 @@ hook_into_drivers() {
 	fi
 }
 
-# drivers/xiova holds only symlinks to the module's files.  Links that are
-# already right are left alone and the others are remade, so that a file
-# deleted from the module disappears from the tree.  Kbuild compiles through
-# the links and make follows them for timestamps; forget_stale_objects
-# covers files that come back with older timestamps.
+# drivers/xiova holds only symlinks to the module's files, in the tree's
+# layout: the sources Kbuild builds (make sources) and Kconfig. Links that
+# are already right are left alone and the others are remade, so that a
+# file deleted from the module disappears from the tree. Kbuild compiles
+# through the links and make follows them for timestamps;
+# forget_stale_objects covers files that come back with older timestamps.
 link_module() {
-	local dir=$TREE/drivers/xiova f link
+	local dir=$TREE/drivers/xiova f link rel
 	local -A want=()
-	for f in "$SRC"/Kbuild "$SRC"/Kconfig "$SRC"/*.c "$SRC"/*.h; do
-		# *.mod.c is left behind by an M= build in the source directory.
-		[[ -f $f && $f != *.mod.c ]] && want[${f##*/}]=$f
-	done
+	while IFS= read -r rel; do
+		want[$rel]=$SRC/$rel
+	done < <(make -s -C "$SRC" sources; echo Kconfig)
+	((${#want[@]} > 1)) || die "no module sources listed in $SRC"
 
 	mkdir -p "$dir"
-	for link in "$dir"/* "$dir"/.[!.]*; do
-		[[ -e $link || -L $link ]] || continue
-		f=${want[${link##*/}]:-}
+	while IFS= read -r -d '' link; do
+		rel=${link#"$dir"/}
+		f=${want[$rel]:-}
 		if [[ -z $f || ! -L $link || $(readlink "$link") != "$f" ]]; then
-			rm -rf "$link"
+			rm -f "$link"
 		fi
-	done
-	for f in "${want[@]}"; do
-		link=$dir/${f##*/}
-		[[ -L $link ]] || ln -s "$f" "$link"
+	done < <(find "$dir" ! -type d -print0)
+	for rel in "${!want[@]}"; do
+		link=$dir/$rel
+		mkdir -p "$(dirname "$link")"
+		[[ -L $link ]] || ln -s "${want[$rel]}" "$link"
 	done
 	log "linked ${#want[@]} files from $SRC into $dir"
 }
@@ -194,7 +196,8 @@ link_module() {
 # objects whenever the linked files' contents change; nothing else needs it.
 forget_stale_objects() {
 	local stamp=$BUILD_DIR/.xiova-src.sha256 sum
-	sum=$(cd "$TREE/drivers/xiova" && sha256sum -- * | sha256sum)
+	sum=$(cd "$TREE/drivers/xiova" && find . ! -type d -print0 | sort -z |
+		xargs -0 sha256sum | sha256sum)
 	if [[ -f $stamp && $(<"$stamp") == "$sum" ]]; then
 		return 0
 	fi

@@ -90,16 +90,34 @@ ensure_packages() {
 		die "cannot install: ${missing[*]}"
 }
 
-# build_module_copy DIR KDIR: copies the module's sources to DIR and builds
-# xiova.ko, xiova_dma.ko (and xiova_kunit.ko when KDIR has KUnit) there, so
-# that builds for different kernels never share objects with the checkout.
-build_module_copy() {
-	local repo src=$1 kdir=$2
+# xiova_sources: the module's sources, one path per line relative to the
+# top of the tree, from the Kbuild files (make sources).
+xiova_sources() {
+	local repo
 	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-	mkdir -p "$src"
-	cp "$repo"/Kbuild "$repo"/Makefile "$repo"/VERSION "$repo"/*.h "$src/"
-	find "$repo" -maxdepth 1 -name '*.c' ! -name '*.mod.c' -exec cp {} "$src/" \;
+	make -s -C "$repo" sources
+}
+
+# copy_module_sources DIR: what a build of the modules needs, and nothing
+# else, copied into DIR with the tree's layout.
+copy_module_sources() {
+	local repo dest=$1
+	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	mkdir -p "$dest"
+	(cd "$repo" && xiova_sources && printf '%s\n' Makefile VERSION Kconfig) |
+		(cd "$repo" && xargs cp --parents -t "$dest") ||
+		die "cannot copy the module sources to $dest"
+}
+
+# build_module_copy DIR KDIR: copies the module's sources to DIR and builds
+# xiova.ko, dma/xiova_dma.ko (and xiova_kunit.ko when KDIR has KUnit)
+# there with the test interface on, so that builds for different kernels
+# never share objects with the checkout.
+build_module_copy() {
+	local src=$1 kdir=$2
+	copy_module_sources "$src"
 	log "building the modules against $kdir"
-	make -C "$src" -j2 KDIR="$kdir" >&2 || die "module build failed"
-	[[ -f $src/xiova.ko && -f $src/xiova_dma.ko ]] || die "no xiova.ko/xiova_dma.ko in $src"
+	make -C "$src" -j2 KDIR="$kdir" TESTCTL=y >&2 || die "module build failed"
+	[[ -f $src/xiova.ko && -f $src/dma/xiova_dma.ko ]] ||
+		die "no xiova.ko/dma/xiova_dma.ko in $src"
 }

@@ -95,8 +95,8 @@ step() {
 # builds it too for a kernel with KUnit.
 copy_sources() {
 	local dest=$1
-	mkdir -p "$dest"
-	cp "$ROOT"/{dkms.conf,VERSION,Makefile,Kbuild} "$ROOT"/iova*.[ch] "$dest/"
+	copy_module_sources "$dest"
+	cp "$ROOT"/dkms.conf "$dest/"
 }
 
 test_make_install() {
@@ -110,8 +110,8 @@ test_make_install() {
 	check install.make step make -C "$src" KDIR="$KDIR" install INSTALL_MOD_PATH="$root"
 	check install.path test -f "$ko"
 	check install.modules-dep grep -qx 'extra/xiova.ko:' "$moddir/modules.dep"
-	check install.shim-path test -f "$moddir/extra/xiova_dma.ko"
-	check install.shim-depends grep -qx 'extra/xiova_dma.ko: extra/xiova.ko' "$moddir/modules.dep"
+	check install.shim-path test -f "$moddir/extra/dma/xiova_dma.ko"
+	check install.shim-depends grep -qx 'extra/dma/xiova_dma.ko: extra/xiova.ko' "$moddir/modules.dep"
 	check install.modprobe-finds modprobe_finds "$root" "$ko"
 	check install.vermagic vermagic_matches "$ko"
 	check install.params params_documented "$ko"

@@ -43,15 +43,13 @@ main() {
 
 	local start
 	start=$(date +%s.%N)
-	log "building xiova.ko against $HEADERS"
-	make -C "$REPO" -j2 KDIR="$HEADERS" >&2 || die "module build failed"
-	[[ -f $REPO/xiova.ko ]] || die "no $REPO/xiova.ko after the build"
+	build_module_copy "$WORK/src" "$HEADERS"
 	log "building the selftests"
 	make -C "$SELFTEST_DIR" -j2 OUTPUT="$WORK/selftests" >&2 ||
 		die "selftest build failed"
 	"$HERE/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
 		-g "$HERE/guest-xiova.sh" -t $((TIMEOUT - 60)) \
-		-f "$WORK/selftests:/xiova/selftests" "$REPO/xiova.ko"
+		-f "$WORK/selftests:/xiova/selftests" "$WORK/src/xiova.ko"
 	log "built in $(elapsed "$start")s"
 
 	local args=(-k "$KERNEL" -i "$WORK/initramfs.cpio.gz" --iommu intel

@@ -60,7 +60,7 @@ main() {
 		-f "$HERE/guest-edu-lib.sh:/lib/xiova/guest-edu-lib.sh" \
 		-f "$HERE/guest-io-lib.sh:/lib/xiova/guest-io-lib.sh" \
 		-f "$WORK/bin:/xiova/io" \
-		"$WORK/src/xiova.ko" "$WORK/src/xiova_dma.ko" "$WORK/edu/xiova_edu.ko"
+		"$WORK/src/xiova.ko" "$WORK/src/dma/xiova_dma.ko" "$WORK/edu/xiova_edu.ko"
 	truncate -s 64M "$WORK/nvme.img"
 	devices
 

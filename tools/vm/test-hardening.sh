@@ -57,7 +57,7 @@ main() {
 		-g "$HERE/guest-hardening.sh" -t $((TIMEOUT - 60)) \
 		-f "$HERE/guest-io-lib.sh:/lib/xiova/guest-io-lib.sh" \
 		-f "$WORK/io:/xiova/io" -f "$WORK/bin:/xiova/hbin" \
-		"$WORK/src/xiova.ko" "$WORK/src/xiova_dma.ko"
+		"$WORK/src/xiova.ko" "$WORK/src/dma/xiova_dma.ko"
 	truncate -s 64M "$WORK/nvme.img"
 
 	local name=hardening-$KERNEL_KIND-$IOMMU

@@ -48,7 +48,7 @@ main() {
 		-g "$HERE/guest-trace.sh" -t $((TIMEOUT - 60)) -k nvme \
 		-f "$HERE/guest-io-lib.sh:/lib/xiova/guest-io-lib.sh" \
 		-f "$HERE/trace-check.awk:/xiova/trace-check.awk" \
-		-f "$WORK/io:/xiova/io" "$WORK/src/xiova.ko" "$WORK/src/xiova_dma.ko"
+		-f "$WORK/io:/xiova/io" "$WORK/src/xiova.ko" "$WORK/src/dma/xiova_dma.ko"
 	# Sparse: only what the guest writes takes space.
 	truncate -s 16M "$WORK/nvme.img"
 	log "built in $(elapsed "$start")s"
