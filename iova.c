@@ -10,15 +10,12 @@
 
 #include <linux/bitops.h>
 #include <linux/log2.h>
-#include <linux/mutex.h>
 #include <linux/slab.h>
 
-#include "iova_internal.h"
+#include "iova_tree.h"
 #include "iova_trace.h"
 
 static struct kmem_cache *xiova_node_cache;
-static unsigned int xiova_cache_users;
-static DEFINE_MUTEX(xiova_cache_mutex);
 static DEFINE_PER_CPU(long, xiova_nodes_live);
 
 atomic_t xiova_fail_node_allocs = ATOMIC_INIT(0);
@@ -69,109 +66,39 @@ long xiova_live_nodes(void)
 EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_live_nodes);
 
 /**
- * xiova_cache_get() - take a reference on the module's caches
+ * xiova_tree_setup() - create the tree-node cache
  *
- * The first reference creates the tree-node and magazine kmem_caches and
- * the CPU hotplug state. xiova_init_domain() takes its own reference, so
- * calling this is only needed to keep the caches across domain lifetimes.
- * Process context only.
- *
- * Return: 0 or a negative errno.
+ * Return: 0 or -ENOMEM.
  */
-int xiova_cache_get(void)
+int xiova_tree_setup(void)
 {
-	int ret = 0;
-
-	mutex_lock(&xiova_cache_mutex);
-	if (xiova_cache_users) {
-		xiova_cache_users++;
-		goto out;
-	}
-
 	xiova_node_cache = kmem_cache_create("xiova_node", sizeof(struct xiova),
 					     0, SLAB_HWCACHE_ALIGN, NULL);
 	if (!xiova_node_cache) {
 		pr_err("cannot create the xiova_node cache\n");
-		ret = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
-	ret = xiova_rcache_setup();
-	if (ret) {
-		kmem_cache_destroy(xiova_node_cache);
-		xiova_node_cache = NULL;
-		goto out;
-	}
-	xiova_cache_users = 1;
-out:
-	mutex_unlock(&xiova_cache_mutex);
-	return ret;
+	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(xiova_cache_get, XIOVA);
 
 /**
- * xiova_cache_put() - drop a reference taken by xiova_cache_get()
- *
- * The last reference destroys the caches; every domain must be put first.
- * Process context only.
+ * xiova_tree_teardown() - undo xiova_tree_setup()
  */
-void xiova_cache_put(void)
+void xiova_tree_teardown(void)
 {
-	mutex_lock(&xiova_cache_mutex);
-	if (!xiova_cache_users) {
-		pr_warn_ratelimited("%s: no reference held\n", __func__);
-		goto out;
-	}
-	if (--xiova_cache_users)
-		goto out;
-	xiova_rcache_teardown();
 	kmem_cache_destroy(xiova_node_cache);
 	xiova_node_cache = NULL;
-out:
-	mutex_unlock(&xiova_cache_mutex);
 }
-EXPORT_SYMBOL_NS_GPL(xiova_cache_put, XIOVA);
 
 /**
- * xiova_rcache_range() - largest size, in bytes, served by the magazines
- *
- * Return: PAGE_SIZE times the largest cached size class.
- */
-unsigned long xiova_rcache_range(void)
-{
-	return PAGE_SIZE << (XIOVA_RANGE_CACHE_MAX_SIZE - 1);
-}
-EXPORT_SYMBOL_NS_GPL(xiova_rcache_range, XIOVA);
-
-/**
- * xiova_init_domain() - set up an empty IOVA domain
+ * xiova_tree_init() - an empty tree: only the anchor, above the space
  * @iovad: the domain
- * @granule: bytes per pfn: a power of two no larger than PAGE_SIZE
- * @start_pfn: lowest pfn that may be allocated, at least 1
- *
- * Unlike the kernel's init_iova_domain(), bad arguments are refused rather
- * than hitting a BUG_ON(), and pfn 0 cannot be allocated because it is the
- * failure value of xiova_alloc_fast(). Process context only.
- *
- * Return: 0, -EINVAL for a bad argument, or -ENOMEM.
+ * @granule: bytes per pfn, checked by the caller
+ * @start_pfn: lowest pfn that may be allocated, checked by the caller
  */
-int xiova_init_domain(struct xiova_domain *iovad, unsigned long granule,
-		      unsigned long start_pfn)
+void xiova_tree_init(struct xiova_domain *iovad, unsigned long granule,
+		     unsigned long start_pfn)
 {
-	int ret;
-
-	if (!is_power_of_2(granule) || granule > PAGE_SIZE) {
-		pr_err("granule %lu is not a power of two up to %lu\n",
-		       granule, PAGE_SIZE);
-		return -EINVAL;
-	}
-	if (!start_pfn || start_pfn >= XIOVA_ANCHOR) {
-		pr_err("start pfn %#lx is out of range\n", start_pfn);
-		return -EINVAL;
-	}
-	ret = xiova_cache_get();
-	if (ret)
-		return ret;
-
 	spin_lock_init(&iovad->iova_rbtree_lock);
 	iovad->rbroot = RB_ROOT;
 	iovad->granule = granule;
@@ -181,40 +108,23 @@ int xiova_init_domain(struct xiova_domain *iovad, unsigned long granule,
 	iovad->anchor.pfn_lo = XIOVA_ANCHOR;
 	iovad->anchor.pfn_hi = XIOVA_ANCHOR;
 	iovad->anchor.flags = XIOVA_F_RESERVED;
-	iovad->rcaches = NULL;
 	iovad->tree_nodes = 0;
 	xiova_gap_init_anchor(iovad);
-	xiova_debugfs_add_domain(iovad);
-	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(xiova_init_domain, XIOVA);
 
 /**
- * xiova_put_domain() - free a domain and every range in it
- * @iovad: a domain set up by xiova_init_domain()
- *
- * No other call on @iovad may run concurrently or follow. Process context.
+ * xiova_tree_free_all() - free every range of a domain's tree
+ * @iovad: the domain; no other call on it may run
  */
-void xiova_put_domain(struct xiova_domain *iovad)
+void xiova_tree_free_all(struct xiova_domain *iovad)
 {
 	struct xiova *iova, *tmp;
 
-	/* Traced while the domain still has its id. */
-	if (iovad->rcaches)
-		trace_flush_all(iovad, XIOVA_FLUSH_TEARDOWN, -1);
-	xiova_debugfs_remove_domain(iovad);
-	/* Before the magazines are freed: what they hold is what is checked. */
-	if (xiova_debug_checks && iovad->rcaches)
-		xiova_audit_domain(iovad);
-	if (iovad->rcaches)
-		xiova_free_rcaches(iovad);
 	rbtree_postorder_for_each_entry_safe(iova, tmp, &iovad->rbroot, node)
 		xiova_node_free(iova);
 	iovad->rbroot = RB_ROOT;
 	iovad->tree_nodes = 0;
-	xiova_cache_put();
 }
-EXPORT_SYMBOL_NS_GPL(xiova_put_domain, XIOVA);
 
 /*
  * Place @size pfns below the exclusive @limit_pfn: the highest free range
@@ -274,6 +184,11 @@ struct xiova *xiova_alloc_tree(struct xiova_domain *iovad, unsigned long size,
 		return NULL;
 	}
 	limit_pfn = min(limit_pfn, XIOVA_ANCHOR - 1);
+	/*
+	 * A request that cannot fit below its own limit says nothing about
+	 * the space: unlike 6.1, it leaves max32_alloc_size alone, so one
+	 * impossible request does not fail later 32-bit ones at once.
+	 */
 	if (limit_pfn < iovad->start_pfn ||
 	    size > limit_pfn - iovad->start_pfn + 1)
 		return NULL;
@@ -310,7 +225,7 @@ struct xiova *xiova_alloc(struct xiova_domain *iovad, unsigned long size,
 	struct xiova *iova = xiova_alloc_tree(iovad, size, limit_pfn,
 					      size_aligned);
 
-	trace_alloc(iovad, iova ? iova->pfn_lo : 0, size, limit_pfn, false,
+	trace_alloc(iovad->id, iova ? iova->pfn_lo : 0, size, limit_pfn, false,
 		    iova ? XIOVA_ALLOC_TREE : XIOVA_ALLOC_FAIL);
 	return iova;
 }
@@ -418,7 +333,7 @@ void __xiova_free(struct xiova_domain *iovad, struct xiova *iova)
 		spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
 		return;
 	}
-	trace_free(iovad, iova->pfn_lo, xiova_size(iova), false);
+	trace_free(iovad->id, iova->pfn_lo, xiova_size(iova), false);
 	xiova_remove_locked(iovad, iova);
 	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
 	xiova_node_free(iova);
@@ -439,7 +354,7 @@ static void xiova_free_pfn(struct xiova_domain *iovad, unsigned long pfn,
 		return;
 	}
 	if (traced)
-		trace_free(iovad, iova->pfn_lo, xiova_size(iova), false);
+		trace_free(iovad->id, iova->pfn_lo, xiova_size(iova), false);
 	xiova_remove_locked(iovad, iova);
 	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
 	xiova_node_free(iova);
@@ -455,6 +370,35 @@ static void xiova_free_pfn(struct xiova_domain *iovad, unsigned long pfn,
 void xiova_free_tree(struct xiova_domain *iovad, unsigned long pfn)
 {
 	xiova_free_pfn(iovad, pfn, false);
+}
+
+/**
+ * xiova_free_tree_pfns() - free ranges that a magazine held
+ * @iovad: the domain
+ * @pfns: the first pfn of each range
+ * @n: how many
+ *
+ * One lock round trip for the whole magazine. A pfn the tree does not know
+ * is reported and skipped: the magazine held it by mistake. Any context.
+ */
+void xiova_free_tree_pfns(struct xiova_domain *iovad, const unsigned long *pfns,
+			  unsigned long n)
+{
+	struct xiova *iova;
+	unsigned long flags, i;
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	for (i = 0; i < n; i++) {
+		iova = xiova_find_locked(iovad, pfns[i]);
+		if (!iova || iova == &iovad->anchor) {
+			pr_err_ratelimited("domain %d: cached pfn %#lx is not in the tree\n",
+					   iovad->id, pfns[i]);
+			continue;
+		}
+		xiova_remove_locked(iovad, iova);
+		xiova_node_free(iova);
+	}
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
 }
 
 /**
@@ -535,8 +479,9 @@ static struct xiova *xiova_merge_reserved(struct xiova_domain *iovad,
  * @pfn_lo: first pfn
  * @pfn_hi: last pfn (inclusive), below the anchor
  *
- * Overlapping or touching earlier reservations merge as in the kernel's
- * reserve_iova(). Unlike it, a range overlapping a live allocation is
+ * Overlapping earlier reservations merge as in the kernel's reserve_iova();
+ * touching ones stay apart, as there. Unlike it, a range overlapping a live
+ * allocation is
  * refused instead of silently growing that allocation, which its owner
  * would later free together with the reservation. Any context.
  *

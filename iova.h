@@ -44,7 +44,7 @@ struct xiova {
 	unsigned long	max_gap;
 };
 
-struct xiova_rcache;
+struct xiova_rcaches;
 
 /**
  * struct xiova_domain - an IOVA space
@@ -58,10 +58,14 @@ struct xiova_rcache;
  * @max32_alloc_size:	smallest size that failed below @dma_32bit_pfn since
  *			the last free there; larger requests fail at once
  * @anchor:		sentinel node at the top of the space
- * @rcaches:		per size-class magazine caches, or NULL
+ * @rcaches:		the magazine caches, or NULL; published with release
+ *			semantics, since the stats file may read it first
  * @cpuhp_dead:		instance of the module's CPU-dead hotplug state
  * @tree_nodes:		nodes in @rbroot, @anchor excluded
  * @id:			number of the domain in debugfs
+ * @debug_checks:	fast frees are checked against the tree; fixed at
+ *			init from the debug_checks parameter
+ * @module_ref:		the domain holds a reference on the module
  * @list:		link in the module's list of domains
  * @debugfs:		the domain's debugfs directory
  */
@@ -73,10 +77,12 @@ struct xiova_domain {
 	unsigned long		dma_32bit_pfn;
 	unsigned long		max32_alloc_size;
 	struct xiova		anchor;
-	struct xiova_rcache	*rcaches;
+	struct xiova_rcaches	*rcaches;
 	struct hlist_node	cpuhp_dead;
 	unsigned long		tree_nodes;
 	int			id;
+	bool			debug_checks;
+	bool			module_ref;
 	struct list_head	list;
 	struct dentry		*debugfs;
 };
@@ -118,9 +124,14 @@ static inline unsigned long xiova_pfn(struct xiova_domain *iovad,
 	return iova >> xiova_shift(iovad);
 }
 
+struct dentry;
+
 int xiova_cache_get(void);
 void xiova_cache_put(void);
 unsigned long xiova_rcache_range(void);
+struct dentry *xiova_debugfs_dir(void);
+int xiova_domain_id_alloc(gfp_t gfp);
+void xiova_domain_id_free(int id);
 
 int xiova_init_domain(struct xiova_domain *iovad, unsigned long granule,
 		      unsigned long start_pfn);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * xiova teardown audit. With debug_checks=1 every fast free marks its
- * range XIOVA_F_CACHED in the tree before a magazine takes it, and every
- * fast allocation from a magazine clears the mark. When such a domain is
+ * xiova teardown audit. In a domain with debug checks every fast free
+ * marks its range XIOVA_F_CACHED in the tree before a magazine takes it,
+ * and every fast allocation from a magazine clears the mark. When such a domain is
  * put, the pfns its magazines hold and the ranges the tree marks cached
  * must therefore be the same set:
  *
@@ -82,13 +82,13 @@ static void xiova_audit_pfns(struct xiova_domain *iovad,
 static void xiova_audit_rcache(struct xiova_domain *iovad, int cls,
 			       struct xiova_audit *a)
 {
-	struct xiova_rcache *rcache = &iovad->rcaches[cls];
+	struct xiova_rcaches *rc = iovad->rcaches;
 	struct xiova_cpu_rcache *cpu_rcache;
 	struct xiova_magazine *mag;
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
-		cpu_rcache = per_cpu_ptr(rcache->cpu_rcaches, cpu);
+		cpu_rcache = &per_cpu_ptr(rc->cpu, cpu)->cls[cls];
 		mag = cpu_rcache->loaded;
 		if (mag)
 			xiova_audit_pfns(iovad, mag->pfns, mag->size, cls, a);
@@ -96,7 +96,7 @@ static void xiova_audit_rcache(struct xiova_domain *iovad, int cls,
 		if (mag)
 			xiova_audit_pfns(iovad, mag->pfns, mag->size, cls, a);
 	}
-	for (mag = rcache->depot; mag; mag = mag->next)
+	for (mag = rc->cls[cls].depot; mag; mag = mag->next)
 		xiova_audit_pfns(iovad, mag->pfns, XIOVA_MAG_SIZE, cls, a);
 }
 
@@ -125,9 +125,10 @@ static void xiova_audit_tree(struct xiova_domain *iovad, struct xiova_audit *a)
  * xiova_audit_domain() - check a domain's magazines against its tree
  * @iovad: a domain with rcaches, being put: no other call on it may run
  *
- * Only meaningful with debug_checks=1, which marks cached ranges. The trim
- * work is cancelled and CPU hotplug held off, so nothing moves a magazine
- * meanwhile; the magazines are then read under the rbtree lock alone.
+ * Only meaningful in a domain with debug checks, which marks cached
+ * ranges. The trim work and flush requests are waited for and CPU hotplug
+ * held off, so nothing moves a magazine meanwhile; the magazines are then
+ * read under the rbtree lock alone.
  * Process context.
  */
 void xiova_audit_domain(struct xiova_domain *iovad)
@@ -137,8 +138,7 @@ void xiova_audit_domain(struct xiova_domain *iovad)
 	int i;
 
 	cpus_read_lock();
-	for (i = 0; i < XIOVA_RANGE_CACHE_MAX_SIZE; i++)
-		cancel_delayed_work_sync(&iovad->rcaches[i].work);
+	xiova_rcaches_quiesce(iovad->rcaches);
 	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
 	for (i = 0; i < XIOVA_RANGE_CACHE_MAX_SIZE; i++)
 		xiova_audit_rcache(iovad, i, &a);
@@ -178,7 +178,7 @@ static int xiova_audit_show(struct seq_file *s, void *unused)
 
 	xiova_audit_get(&a);
 
-	seq_printf(s, "debug_checks: %d\n", xiova_debug_checks);
+	seq_printf(s, "debug_checks: %d\n", READ_ONCE(xiova_debug_checks));
 	seq_printf(s, "domains: %lu\n", a.domains);
 	seq_printf(s, "cached: %lu\n", a.cached);
 	seq_printf(s, "lost: %lu\n", a.lost);

@@ -4,6 +4,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
@@ -13,18 +14,41 @@
 #define CREATE_TRACE_POINTS
 #include "iova_trace.h"
 
+/* For the live-mode module, whose domains fire the same events. */
+EXPORT_TRACEPOINT_SYMBOL_GPL(alloc);
+EXPORT_TRACEPOINT_SYMBOL_GPL(free);
+EXPORT_TRACEPOINT_SYMBOL_GPL(flush_all);
+
 bool xiova_debug_checks;
 EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_debug_checks);
 module_param_named(debug_checks, xiova_debug_checks, bool, 0444);
 MODULE_PARM_DESC(debug_checks,
-		 "Check every fast free against the tree and refuse unknown, double or wrongly sized frees; costs one tree lookup per fast alloc and free; load time only (default: N)");
+		 "Check every fast free against the tree and refuse unknown, double or wrongly sized frees; costs one tree lookup per fast alloc and free; applies to domains set up after it is set (default: N)");
+
+static struct dentry *xiova_debugfs_root;
+
+/**
+ * xiova_debugfs_dir() - the module's debugfs directory
+ *
+ * For the modules that add files of their own under xiova/.
+ *
+ * Return: the directory, or NULL without debugfs.
+ */
+struct dentry *xiova_debugfs_dir(void)
+{
+	return xiova_debugfs_root;
+}
+EXPORT_SYMBOL_NS_GPL(xiova_debugfs_dir, XIOVA);
 
 static int __init xiova_module_init(void)
 {
-	int ret = xiova_debugfs_init();
+	struct dentry *root = debugfs_create_dir(KBUILD_MODNAME, NULL);
 
-	if (ret)
-		return ret;
+	xiova_debugfs_root = IS_ERR(root) ? NULL : root;
+	xiova_domains_init(xiova_debugfs_root);
+	if (xiova_debugfs_root)
+		xiova_audit_debugfs_init(xiova_debugfs_root);
+	xiova_testctl_init(xiova_debugfs_root);
 	pr_info("loaded: %d-pfn magazines of %zu bytes, depot trimmed every %u ms%s\n",
 		XIOVA_MAG_SIZE, sizeof(struct xiova_magazine),
 		jiffies_to_msecs(XIOVA_DEPOT_DELAY),
@@ -32,9 +56,19 @@ static int __init xiova_module_init(void)
 	return 0;
 }
 
+/*
+ * Every domain of another module holds a reference on this one, so only
+ * the test domains can be left here, and those are put first.
+ */
 static void __exit xiova_module_exit(void)
 {
-	xiova_debugfs_exit();
+	xiova_testctl_exit();
+	if (xiova_domains_live())
+		pr_err("unloading with %ld domains registered\n",
+		       xiova_domains_live());
+	xiova_domains_exit();
+	debugfs_remove_recursive(xiova_debugfs_root);
+	xiova_debugfs_root = NULL;
 	if (xiova_live_nodes() || xiova_live_magazines())
 		pr_err("unloading with %ld tree nodes and %ld magazines still allocated\n",
 		       xiova_live_nodes(), xiova_live_magazines());

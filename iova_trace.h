@@ -3,9 +3,9 @@
  * xiova tracepoints, system "xiova" (Documentation/usage.rst lists every
  * event and field).
  *
- * Callers pass what they already hold, mostly pointers; the fields are
- * worked out in TP_fast_assign(), which runs only while the event is
- * enabled, so a disabled event costs its static branch and nothing else.
+ * Callers pass numbers they already hold: the domain's number, so that
+ * xiova's own domains and the kernel's domains of live mode share the
+ * events. A disabled event costs its static branch and nothing else.
  *
  * A free is traced before the range can be handed out again and an
  * allocation after it was taken, so that with a global trace clock a
@@ -19,7 +19,7 @@
 
 #include <linux/tracepoint.h>
 
-#include "iova_internal.h"
+#include "iova.h"
 
 #ifndef _XIOVA_TRACE_ENUMS_ONCE_
 #define _XIOVA_TRACE_ENUMS_ONCE_
@@ -48,12 +48,6 @@ static inline unsigned long xiova_trace_fast_size(unsigned long size)
 	return roundup_pow_of_two(size);
 }
 
-/* The size class of a depot, from its place in the domain's array. */
-static inline int xiova_trace_class(struct xiova_rcache *rcache)
-{
-	return rcache - rcache->iovad->rcaches;
-}
-
 #endif /* _XIOVA_TRACE_ENUMS_ONCE_ */
 
 TRACE_DEFINE_ENUM(XIOVA_ALLOC_CACHE);
@@ -66,17 +60,16 @@ TRACE_DEFINE_ENUM(XIOVA_FLUSH_TEARDOWN);
 TRACE_DEFINE_ENUM(XIOVA_FLUSH_CPU_DEAD);
 
 TRACE_EVENT(alloc,
-	    TP_PROTO(struct xiova_domain *iovad, unsigned long pfn,
-		     unsigned long size, unsigned long limit_pfn, bool fast,
-		     int result),
-	    TP_ARGS(iovad, pfn, size, limit_pfn, fast, result),
+	    TP_PROTO(int domain, unsigned long pfn, unsigned long size,
+		     unsigned long limit_pfn, bool fast, int result),
+	    TP_ARGS(domain, pfn, size, limit_pfn, fast, result),
 	    TP_STRUCT__entry(__field(int, domain)
 			     __field(unsigned long, pfn)
 			     __field(unsigned long, size)
 			     __field(unsigned long, limit_pfn)
 			     __field(bool, fast)
 			     __field(int, result)),
-	    TP_fast_assign(__entry->domain = iovad->id;
+	    TP_fast_assign(__entry->domain = domain;
 			   __entry->pfn = pfn;
 			   __entry->size = fast ? xiova_trace_fast_size(size) : size;
 			   __entry->limit_pfn = limit_pfn;
@@ -94,14 +87,14 @@ TRACE_EVENT(alloc,
 );
 
 TRACE_EVENT(free,
-	    TP_PROTO(struct xiova_domain *iovad, unsigned long pfn,
-		     unsigned long size, bool fast),
-	    TP_ARGS(iovad, pfn, size, fast),
+	    TP_PROTO(int domain, unsigned long pfn, unsigned long size,
+		     bool fast),
+	    TP_ARGS(domain, pfn, size, fast),
 	    TP_STRUCT__entry(__field(int, domain)
 			     __field(unsigned long, pfn)
 			     __field(unsigned long, size)
 			     __field(bool, fast)),
-	    TP_fast_assign(__entry->domain = iovad->id;
+	    TP_fast_assign(__entry->domain = domain;
 			   __entry->pfn = pfn;
 			   __entry->size = fast ? xiova_trace_fast_size(size) : size;
 			   __entry->fast = fast;
@@ -111,54 +104,54 @@ TRACE_EVENT(free,
 );
 
 TRACE_EVENT(rcache_miss,
-	    TP_PROTO(struct xiova_rcache *rcache),
-	    TP_ARGS(rcache),
+	    TP_PROTO(int domain, int class),
+	    TP_ARGS(domain, class),
 	    TP_STRUCT__entry(__field(int, domain)
 			     __field(int, class)),
-	    TP_fast_assign(__entry->domain = rcache->iovad->id;
-			   __entry->class = xiova_trace_class(rcache);
+	    TP_fast_assign(__entry->domain = domain;
+			   __entry->class = class;
 	    ),
 	    TP_printk("domain=%d class=%d size=%lu", __entry->domain,
 		      __entry->class, 1UL << __entry->class)
 );
 
-/* Called with the depot's lock held, so that the size is the one left. */
+/* Traced with the depot's lock held, so that the size is the one left. */
 DECLARE_EVENT_CLASS(xiova_depot,
-		    TP_PROTO(struct xiova_rcache *rcache),
-		    TP_ARGS(rcache),
+		    TP_PROTO(int domain, int class, unsigned long depot_size),
+		    TP_ARGS(domain, class, depot_size),
 		    TP_STRUCT__entry(__field(int, domain)
 				     __field(int, class)
 				     __field(unsigned long, depot_size)),
-		    TP_fast_assign(__entry->domain = rcache->iovad->id;
-				   __entry->class = xiova_trace_class(rcache);
-				   __entry->depot_size = rcache->depot_size;
+		    TP_fast_assign(__entry->domain = domain;
+				   __entry->class = class;
+				   __entry->depot_size = depot_size;
 		    ),
 		    TP_printk("domain=%d class=%d depot_size=%lu", __entry->domain,
 			      __entry->class, __entry->depot_size)
 );
 
 DEFINE_EVENT(xiova_depot, depot_push,
-	     TP_PROTO(struct xiova_rcache *rcache),
-	     TP_ARGS(rcache)
+	     TP_PROTO(int domain, int class, unsigned long depot_size),
+	     TP_ARGS(domain, class, depot_size)
 );
 
 DEFINE_EVENT(xiova_depot, depot_pop,
-	     TP_PROTO(struct xiova_rcache *rcache),
-	     TP_ARGS(rcache)
+	     TP_PROTO(int domain, int class, unsigned long depot_size),
+	     TP_ARGS(domain, class, depot_size)
 );
 
 DEFINE_EVENT(xiova_depot, depot_trim,
-	     TP_PROTO(struct xiova_rcache *rcache),
-	     TP_ARGS(rcache)
+	     TP_PROTO(int domain, int class, unsigned long depot_size),
+	     TP_ARGS(domain, class, depot_size)
 );
 
 TRACE_EVENT(flush_all,
-	    TP_PROTO(struct xiova_domain *iovad, int reason, int cpu),
-	    TP_ARGS(iovad, reason, cpu),
+	    TP_PROTO(int domain, int reason, int cpu),
+	    TP_ARGS(domain, reason, cpu),
 	    TP_STRUCT__entry(__field(int, domain)
 			     __field(int, reason)
 			     __field(int, cpu)),
-	    TP_fast_assign(__entry->domain = iovad->id;
+	    TP_fast_assign(__entry->domain = domain;
 			   __entry->reason = reason;
 			   __entry->cpu = cpu;
 	    ),
