@@ -15,7 +15,6 @@ MODULE_IMPORT_NS(XIOVA);
 MODULE_IMPORT_NS(XIOVA_INTERNAL);
 
 struct xau_ctx {
-	bool			debug_checks;
 	long			nodes;
 	long			mags;
 	struct xiova_audit	before;
@@ -29,15 +28,13 @@ static int xau_init(struct kunit *test)
 
 	if (!ctx)
 		return -ENOMEM;
-	/* The audit needs the cached marks that only the checks set. */
-	ctx->debug_checks = xiova_debug_checks;
-	xiova_debug_checks = true;
 	ctx->nodes = xiova_live_nodes();
 	ctx->mags = xiova_live_magazines();
 	iovad = kzalloc(sizeof(*iovad), GFP_KERNEL);
 	if (!iovad)
 		return -ENOMEM;
-	if (xiova_init_domain(iovad, PAGE_SIZE, 1)) {
+	/* The audit needs the cached marks that only the checks set. */
+	if (__xiova_init_domain(iovad, PAGE_SIZE, 1, true, true)) {
 		kfree(iovad);
 		return -ENOMEM;
 	}
@@ -77,7 +74,6 @@ static void xau_exit(struct kunit *test)
 
 	if (ctx->iovad)
 		xau_put(test);
-	xiova_debug_checks = ctx->debug_checks;
 	KUNIT_EXPECT_EQ_MSG(test, xiova_live_nodes(), ctx->nodes,
 			    "tree nodes leaked");
 	KUNIT_EXPECT_EQ_MSG(test, xiova_live_magazines(), ctx->mags,
@@ -129,7 +125,7 @@ static void xiova_audit_depot(struct kunit *test)
 	}
 	for (i = 0; i < n; i++)
 		xiova_free_fast(ctx->iovad, pfns[i], 1);
-	KUNIT_EXPECT_GT(test, ctx->iovad->rcaches[0].depot_size, 0UL);
+	KUNIT_EXPECT_GT(test, ctx->iovad->rcaches->cls[0].depot_size, 0UL);
 
 	/*
 	 * The trim work may give depot magazines back to the tree before the

@@ -11,7 +11,7 @@
  */
 #include <linux/rbtree_augmented.h>
 
-#include "iova_internal.h"
+#include "iova_tree.h"
 
 static struct xiova *to_xiova(struct rb_node *node)
 {

@@ -6,12 +6,14 @@
 #include <kunit/test.h>
 #include <linux/cpu.h>
 #include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/log2.h>
 #include <linux/prandom.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
 #include "iova_internal.h"
+#include "iova_trace.h"
 
 MODULE_IMPORT_NS(XIOVA);
 MODULE_IMPORT_NS(XIOVA_INTERNAL);
@@ -59,7 +61,6 @@ static void xt_exit(struct kunit *test)
 			xt_destroy(ctx->domains[i]);
 	atomic_set(&xiova_fail_mag_allocs, 0);
 	atomic_set(&xiova_fail_node_allocs, 0);
-	xiova_debug_checks = false;
 
 	KUNIT_EXPECT_EQ_MSG(test, xiova_live_nodes(), ctx->nodes,
 			    "tree nodes leaked");
@@ -68,8 +69,9 @@ static void xt_exit(struct kunit *test)
 	xiova_cache_put();
 }
 
-static struct xiova_domain *xt_domain(struct kunit *test,
-				      unsigned long start_pfn, bool rcaches)
+static struct xiova_domain *__xt_domain(struct kunit *test,
+					unsigned long start_pfn, bool rcaches,
+					bool debug_checks)
 {
 	struct xt_ctx *ctx = test->priv;
 	struct xiova_domain *iovad;
@@ -80,7 +82,8 @@ static struct xiova_domain *xt_domain(struct kunit *test,
 	KUNIT_ASSERT_LT(test, i, XT_MAX_DOMAINS);
 	iovad = kzalloc(sizeof(*iovad), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, iovad);
-	if (xiova_init_domain(iovad, PAGE_SIZE, start_pfn)) {
+	if (__xiova_init_domain(iovad, PAGE_SIZE, start_pfn, debug_checks,
+				true)) {
 		kfree(iovad);
 		KUNIT_ASSERT_FAILURE(test, "xiova_init_domain failed");
 	}
@@ -88,6 +91,12 @@ static struct xiova_domain *xt_domain(struct kunit *test,
 	if (rcaches)
 		KUNIT_ASSERT_EQ(test, xiova_domain_init_rcaches(iovad), 0);
 	return iovad;
+}
+
+static struct xiova_domain *xt_domain(struct kunit *test,
+				      unsigned long start_pfn, bool rcaches)
+{
+	return __xt_domain(test, start_pfn, rcaches, false);
 }
 
 static void xt_put(struct kunit *test, struct xiova_domain *iovad)
@@ -359,7 +368,7 @@ static void xiova_depot_grows_past_32_magazines(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, cs.insert_fails, 0ULL);
 	/* Every freed range is still accounted for: cached or in the tree. */
 	KUNIT_EXPECT_EQ(test, iovad->tree_nodes, count);
-	xiova_flush_rcaches(iovad);
+	xiova_flush_rcaches(iovad, XIOVA_FLUSH_REQUEST);
 	KUNIT_EXPECT_EQ(test, iovad->tree_nodes, 0UL);
 	xt_check_tree(test, iovad);
 }
@@ -367,7 +376,7 @@ static void xiova_depot_grows_past_32_magazines(struct kunit *test)
 static void xt_fill_depot(struct kunit *test, struct xiova_domain *iovad,
 			  unsigned long mags)
 {
-	struct xiova_rcache *rcache = &iovad->rcaches[0];
+	struct xiova_rcache *rcache = &iovad->rcaches->cls[0];
 	unsigned long flags;
 
 	while (mags--) {
@@ -383,7 +392,7 @@ static void xiova_depot_trim_one_stops_at_online_cpus(struct kunit *test)
 {
 	struct xiova_domain *iovad = xt_domain(test, 1, true);
 	unsigned long online = num_online_cpus(), extra = 3;
-	struct xiova_rcache *rcache = &iovad->rcaches[0];
+	struct xiova_rcache *rcache = &iovad->rcaches->cls[0];
 
 	xt_fill_depot(test, iovad, online + extra);
 	while (xiova_depot_trim_one(rcache))
@@ -450,7 +459,7 @@ static void xiova_depot_empty_pop_at_teardown_after_type_switch(struct kunit *te
 
 	xt_alloc_then_free_fast(test, iovad, XIOVA_MAG_SIZE * 4, 1);
 	KUNIT_EXPECT_GT(test, xt_class(iovad, 0).depot, 0UL);
-	xiova_flush_rcaches(iovad);
+	xiova_flush_rcaches(iovad, XIOVA_FLUSH_REQUEST);
 	KUNIT_EXPECT_EQ(test, xt_class(iovad, 0).depot, 0UL);
 	xt_put(test, iovad);
 
@@ -487,7 +496,7 @@ static struct kunit_suite xiova_depot_suite = {
 static struct xiova_cpu_rcache *xt_this_cpu(struct xiova_domain *iovad,
 					    int cls)
 {
-	return this_cpu_ptr(iovad->rcaches[cls].cpu_rcaches);
+	return &this_cpu_ptr(iovad->rcaches->cpu)->cls[cls];
 }
 
 static void xt_set_mags(struct xiova_cpu_rcache *cpu_rcache,
@@ -555,7 +564,7 @@ static void xiova_rcache_insert_pushes_full_to_depot(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, cpu_rcache->loaded->size, 1UL);
 	migrate_enable();
 	KUNIT_EXPECT_EQ(test, xt_class(iovad, 0).depot, 1UL);
-	KUNIT_EXPECT_PTR_EQ(test, iovad->rcaches[0].depot, full1);
+	KUNIT_EXPECT_PTR_EQ(test, iovad->rcaches->cls[0].depot, full1);
 }
 
 static void xiova_rcache_get_swaps_to_prev(struct kunit *test)
@@ -582,7 +591,7 @@ static void xiova_rcache_get_refills_from_depot(struct kunit *test)
 	struct xiova_domain *iovad = xt_domain(test, 1, true);
 	struct xiova_magazine *full = xt_full_mag(test, iovad);
 	struct xiova_magazine *empty = xt_mag(test);
-	struct xiova_rcache *rcache = &iovad->rcaches[0];
+	struct xiova_rcache *rcache = &iovad->rcaches->cls[0];
 	unsigned long top = full->pfns[XIOVA_MAG_SIZE - 1];
 	struct xiova_cpu_rcache *cpu_rcache;
 
@@ -782,7 +791,7 @@ static void xiova_hotplug_drain_dead_cpu(struct kunit *test)
 	xiova_magazine_push(part, xt_alloc(test, iovad, 1, ~0UL, true));
 
 	cpu = get_cpu();
-	cpu_rcache = per_cpu_ptr(iovad->rcaches[0].cpu_rcaches, cpu);
+	cpu_rcache = &per_cpu_ptr(iovad->rcaches->cpu, cpu)->cls[0];
 	xt_set_mags(cpu_rcache, part, full);
 	put_cpu();
 
@@ -840,7 +849,7 @@ static void xiova_hotplug_cpu_offline_drains(struct kunit *test)
 	w.iovad = iovad;
 	w.count = XIOVA_MAG_SIZE + 20;
 	KUNIT_ASSERT_EQ(test, work_on_cpu(cpu, xt_free_on_cpu, &w), 0L);
-	cpu_rcache = per_cpu_ptr(iovad->rcaches[0].cpu_rcaches, cpu);
+	cpu_rcache = &per_cpu_ptr(iovad->rcaches->cpu, cpu)->cls[0];
 	KUNIT_ASSERT_NOT_NULL(test, cpu_rcache->loaded);
 
 	ret = remove_cpu(cpu);
@@ -856,9 +865,149 @@ static void xiova_hotplug_cpu_offline_drains(struct kunit *test)
 	xt_check_tree(test, iovad);
 }
 
+/* Polls @cond for up to @secs seconds: waits for the thing, not a window. */
+#define xt_wait_for(cond, secs) ({					\
+	unsigned long __end = jiffies + (secs) * HZ;			\
+	bool __ok;							\
+	while (!(__ok = (cond)) && time_before(jiffies, __end))		\
+		msleep(20);						\
+	__ok;								\
+})
+
+static long xt_flush_irqs_off(void *arg)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	xiova_flush_rcaches(arg, XIOVA_FLUSH_REQUEST);
+	local_irq_restore(flags);
+	return 0;
+}
+
+/*
+ * With interrupts off no CPU may be waited for: the flush empties this
+ * CPU's magazines and the depot at once and sends the others an IPI that
+ * nobody waits for. Their ranges must still all come back.
+ */
+static void xiova_hotplug_flush_irqs_off_reaches_other_cpus(struct kunit *test)
+{
+	struct xiova_domain *iovad;
+	struct xt_cpu_work w;
+
+	if (num_online_cpus() < 2 || !cpu_online(0) || !cpu_online(1))
+		kunit_skip(test, "needs CPUs 0 and 1 online");
+	iovad = xt_domain(test, 1, true);
+	w.iovad = iovad;
+	w.count = XIOVA_MAG_SIZE * 3 + 20;
+	KUNIT_ASSERT_EQ(test, work_on_cpu(1, xt_free_on_cpu, &w), 0L);
+	KUNIT_ASSERT_GT(test, xt_class(iovad, 0).cpu_pfns, 0UL);
+	KUNIT_ASSERT_GT(test, xt_class(iovad, 0).depot, 0UL);
+
+	KUNIT_ASSERT_EQ(test, work_on_cpu(0, xt_flush_irqs_off, iovad), 0L);
+	KUNIT_EXPECT_EQ(test, xt_class(iovad, 0).depot, 0UL);
+	KUNIT_EXPECT_TRUE_MSG(test,
+			      xt_wait_for(!xt_class(iovad, 0).cpu_pfns, 10),
+			      "CPU 1 still holds %lu cached pfns",
+			      xt_class(iovad, 0).cpu_pfns);
+	KUNIT_EXPECT_EQ(test, iovad->tree_nodes, 0UL);
+	xt_check_tree(test, iovad);
+}
+
+struct xt_churn {
+	struct xiova_domain	*iovad;
+	atomic_long_t		ops;
+	atomic_t		failed;
+};
+
+/* Alloc/free pairs wherever the scheduler puts it, until stopped. */
+static int xt_churn_thread(void *arg)
+{
+	struct xt_churn *c = arg;
+	unsigned long pfns[8];
+	int i;
+
+	while (!kthread_should_stop()) {
+		for (i = 0; i < ARRAY_SIZE(pfns); i++) {
+			pfns[i] = xiova_alloc_fast(c->iovad, 1 + (i & 3), ~0UL,
+						   true);
+			if (!pfns[i])
+				atomic_inc(&c->failed);
+		}
+		for (i = 0; i < ARRAY_SIZE(pfns); i++)
+			if (pfns[i])
+				xiova_free_fast(c->iovad, pfns[i], 1 + (i & 3));
+		atomic_long_add(ARRAY_SIZE(pfns), &c->ops);
+		cond_resched();
+	}
+	return 0;
+}
+
+static bool xt_cpu_holds_magazines(struct xiova_domain *iovad,
+				   unsigned int cpu)
+{
+	struct xiova_cpu_caches *cc = per_cpu_ptr(iovad->rcaches->cpu, cpu);
+	int i;
+
+	for (i = 0; i < XIOVA_RANGE_CACHE_MAX_SIZE; i++)
+		if (cc->cls[i].loaded || cc->cls[i].prev)
+			return true;
+	return false;
+}
+
+/*
+ * A task preempted between picking its CPU's cache and disabling
+ * interrupts, then migrated off a dying CPU, used to give the dead CPU a
+ * magazine after the dead callback had drained it; nothing would ever
+ * empty it again. Tasks churn on every CPU while CPU 1 goes down and up:
+ * each time it is down it must hold nothing.
+ */
+static void xiova_hotplug_dead_cpu_stays_empty(struct kunit *test)
+{
+	struct task_struct *threads[4];
+	struct xiova_domain *iovad;
+	struct xt_churn c = {};
+	unsigned int cpu = 1;
+	long before;
+	int i, round;
+
+	if (!IS_ENABLED(CONFIG_HOTPLUG_CPU) || num_online_cpus() < 2 ||
+	    !cpu_online(cpu))
+		kunit_skip(test, "needs CPU hotplug and a second online CPU");
+	iovad = xt_domain(test, 1, true);
+	c.iovad = iovad;
+	for (i = 0; i < ARRAY_SIZE(threads); i++) {
+		threads[i] = kthread_run(xt_churn_thread, &c, "xt_churn/%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(threads[i]));
+	}
+	for (round = 0; round < 10; round++) {
+		before = atomic_long_read(&c.ops);
+		/* Under way on both CPUs before each unplug. */
+		if (!xt_wait_for(atomic_long_read(&c.ops) > before + 1000, 30))
+			break;
+		if (remove_cpu(cpu))
+			break;
+		KUNIT_EXPECT_FALSE_MSG(test, xt_cpu_holds_magazines(iovad, cpu),
+				       "dead CPU %u holds magazines, round %d",
+				       cpu, round);
+		if (add_cpu(cpu))
+			break;
+	}
+	for (i = 0; i < ARRAY_SIZE(threads); i++)
+		kthread_stop(threads[i]);
+	KUNIT_EXPECT_EQ(test, round, 10);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.failed), 0);
+	if (!cpu_online(cpu))
+		KUNIT_EXPECT_EQ(test, add_cpu(cpu), 0);
+	xiova_flush_rcaches(iovad, XIOVA_FLUSH_REQUEST);
+	KUNIT_EXPECT_EQ(test, iovad->tree_nodes, 0UL);
+	xt_check_tree(test, iovad);
+}
+
 static struct kunit_case xiova_hotplug_cases[] = {
 	KUNIT_CASE(xiova_hotplug_drain_dead_cpu),
 	KUNIT_CASE(xiova_hotplug_cpu_offline_drains),
+	KUNIT_CASE(xiova_hotplug_flush_irqs_off_reaches_other_cpus),
+	KUNIT_CASE(xiova_hotplug_dead_cpu_stays_empty),
 	{}
 };
 
@@ -954,6 +1103,27 @@ static void xiova_tree_max32_fast_fail_and_reset(struct kunit *test)
 	xt_check_tree(test, iovad);
 }
 
+/*
+ * A difference from 6.1 (design.rst): a request that cannot fit below its
+ * own limit leaves the 32-bit threshold alone, where 6.1 lowers it and
+ * every later 32-bit request of that size fails at once.
+ */
+static void xiova_tree_impossible_request_keeps_max32(struct kunit *test)
+{
+	struct xiova_domain *iovad = xt_domain(test, 16, false);
+	unsigned long top = XT_32BIT_PFN - 1;
+
+	KUNIT_EXPECT_NULL(test, xiova_alloc(iovad, 100, 50, false));
+	KUNIT_EXPECT_NULL(test, xiova_alloc(iovad, 4, 10, false));
+	KUNIT_EXPECT_EQ(test, iovad->max32_alloc_size, XT_32BIT_PFN);
+	KUNIT_EXPECT_EQ(test, xt_alloc(test, iovad, 200, top, false),
+			top - 199);
+	/* Size-aligned, below the 200 pfns at the top. */
+	KUNIT_EXPECT_EQ(test, xiova_alloc_fast(iovad, 128, top, false),
+			(top + 1 - 200 - 128) & ~127UL);
+	xt_check_tree(test, iovad);
+}
+
 static void xiova_tree_find(struct kunit *test)
 {
 	struct xiova_domain *iovad = xt_domain(test, 1, false);
@@ -1018,6 +1188,7 @@ static struct kunit_case xiova_tree_cases[] = {
 	KUNIT_CASE_PARAM(xiova_tree_alloc_placement, xt_alloc_gen_params),
 	KUNIT_CASE(xiova_tree_top_down),
 	KUNIT_CASE(xiova_tree_max32_fast_fail_and_reset),
+	KUNIT_CASE(xiova_tree_impossible_request_keeps_max32),
 	KUNIT_CASE(xiova_tree_find),
 	KUNIT_CASE(xiova_tree_free_by_inner_pfn),
 	KUNIT_CASE(xiova_tree_randomised),
@@ -1219,8 +1390,7 @@ static void xiova_bad_fast_free_with_debug_checks(struct kunit *test)
 	struct xiova_domain *iovad;
 	unsigned long pfn, other;
 
-	xiova_debug_checks = true;
-	iovad = xt_domain(test, 1, true);
+	iovad = __xt_domain(test, 1, true, true);
 	pfn = xiova_alloc_fast(iovad, 4, ~0UL, false);
 	other = xiova_alloc_fast(iovad, 1, ~0UL, false);
 	KUNIT_ASSERT_NE(test, pfn, 0UL);
@@ -1243,6 +1413,56 @@ static void xiova_bad_fast_free_with_debug_checks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, xt_class(iovad, 2).inserts, 2ULL);
 	xiova_free_fast(iovad, other, 1);
 	xt_put(test, iovad);
+}
+
+/*
+ * A domain's debug checks are fixed when it is set up: a range it marked
+ * cached is unmarked when handed out again, whatever other domains were
+ * set up with meanwhile. A module-wide switch flipped under it left the
+ * mark behind, and the range could then not be freed.
+ */
+static void xiova_bad_debug_checks_per_domain(struct kunit *test)
+{
+	struct xiova_domain *checked = __xt_domain(test, 1, true, true);
+	struct xiova_domain *plain;
+	unsigned long pfn;
+
+	KUNIT_EXPECT_TRUE(test, checked->debug_checks);
+	pfn = xiova_alloc_fast(checked, 1, ~0UL, false);
+	KUNIT_ASSERT_NE(test, pfn, 0UL);
+	migrate_disable();
+	xiova_free_fast(checked, pfn, 1);
+	plain = xt_domain(test, 1, true);
+	KUNIT_EXPECT_FALSE(test, plain->debug_checks);
+	KUNIT_EXPECT_EQ(test, xiova_alloc_fast(checked, 1, ~0UL, false), pfn);
+	migrate_enable();
+	xiova_free(checked, pfn);
+	KUNIT_EXPECT_EQ(test, checked->tree_nodes, 0UL);
+	xt_check_tree(test, checked);
+}
+
+/* While a domain lives the module cannot go: its unload would strand it. */
+static void xiova_bad_domain_holds_module(struct kunit *test)
+{
+	struct xiova_domain *own;
+	int refs = xiova_module_refs();
+
+	struct xiova_domain *iovad;
+
+	if (refs < 0)
+		kunit_skip(test, "the allocator is built in");
+	iovad = xt_domain(test, 1, true);
+	KUNIT_EXPECT_EQ(test, xiova_module_refs(), refs + 1);
+	own = kunit_kzalloc(test, sizeof(*own), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, own);
+	/* The module's own test domains, put by its unload, hold none. */
+	KUNIT_ASSERT_EQ(test, __xiova_init_domain(own, PAGE_SIZE, 1, false,
+						  false), 0);
+	KUNIT_EXPECT_EQ(test, xiova_module_refs(), refs + 1);
+	xiova_put_domain(own);
+	KUNIT_EXPECT_EQ(test, xiova_module_refs(), refs + 1);
+	xt_put(test, iovad);
+	KUNIT_EXPECT_EQ(test, xiova_module_refs(), refs);
 }
 
 static void xiova_bad_reserve_ranges(struct kunit *test)
@@ -1279,7 +1499,7 @@ static void xiova_bad_no_rcaches(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pfn, 998UL);
 	xiova_free_fast(iovad, pfn, 2);
 	KUNIT_EXPECT_EQ(test, iovad->tree_nodes, 0UL);
-	xiova_flush_rcaches(iovad);
+	xiova_flush_rcaches(iovad, XIOVA_FLUSH_REQUEST);
 }
 
 static void xiova_bad_cache_put_unbalanced(struct kunit *test)
@@ -1298,6 +1518,8 @@ static struct kunit_case xiova_badinput_cases[] = {
 	KUNIT_CASE(xiova_bad_limit_at_anchor_means_no_limit),
 	KUNIT_CASE(xiova_bad_free_unknown_and_twice),
 	KUNIT_CASE(xiova_bad_fast_free_with_debug_checks),
+	KUNIT_CASE(xiova_bad_debug_checks_per_domain),
+	KUNIT_CASE(xiova_bad_domain_holds_module),
 	KUNIT_CASE(xiova_bad_reserve_ranges),
 	KUNIT_CASE(xiova_bad_node_alloc_failure),
 	KUNIT_CASE(xiova_bad_no_rcaches),

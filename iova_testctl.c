@@ -15,6 +15,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/xarray.h>
 
 #include "iova_internal.h"
 #include "iova_trace.h"
@@ -24,11 +25,23 @@
 #define XT_ARGS_MAX	5
 #define XT_BURST_MAX	BIT(20)
 
+/*
+ * The ranges the commands handed out, by first pfn: how they were
+ * allocated and their size class. A free or fast free that does not match
+ * is refused, since without debug checks the allocator could not tell: a
+ * second fast free of one range, or a fast free of a reserved or tree
+ * range, would put one range in two places. A range can be freed only
+ * after it is recorded, so no command reads a node another one frees.
+ */
+#define XT_FAST		BIT(0)
+#define XT_ORDER_SHIFT	1
+
 struct xt_domain {
 	struct list_head	list;
 	struct kref		ref;
 	char			name[XT_NAME_MAX];
 	struct xiova_domain	iovad;
+	struct xarray		handed_out;
 	struct dentry		*link;
 };
 
@@ -37,7 +50,6 @@ struct xt_file {
 	struct mutex	lock;	/* serialises commands on one open file */
 	char		reply[96];
 	size_t		len;
-	size_t		pos;
 };
 
 struct xt_cmd {
@@ -58,6 +70,7 @@ static void xt_domain_release(struct kref *ref)
 
 	debugfs_remove(d->link);
 	xiova_put_domain(&d->iovad);
+	xa_destroy(&d->handed_out);
 	kfree(d);
 }
 
@@ -111,7 +124,10 @@ static int xt_create(const char *name, unsigned long *arg, int nargs)
 		return -ENOMEM;
 	strscpy(d->name, name, sizeof(d->name));
 	kref_init(&d->ref);
-	ret = xiova_init_domain(&d->iovad, granule, start);
+	xa_init(&d->handed_out);
+	/* The module's own domain: its unload puts it, so it holds no ref. */
+	ret = __xiova_init_domain(&d->iovad, granule, start,
+				  READ_ONCE(xiova_debug_checks), false);
 	if (ret) {
 		kfree(d);
 		return ret;
@@ -136,6 +152,7 @@ static int xt_create(const char *name, unsigned long *arg, int nargs)
 
 err:
 	xiova_put_domain(&d->iovad);
+	xa_destroy(&d->handed_out);
 	kfree(d);
 	return ret;
 }
@@ -160,6 +177,27 @@ static int xt_destroy(const char *name)
 	return 0;
 }
 
+static void *xt_entry(bool fast, unsigned long size)
+{
+	return xa_mk_value((order_base_2(size) << XT_ORDER_SHIFT) |
+			   (fast ? XT_FAST : 0));
+}
+
+/* Recorded before the reply: until then no other command can free it. */
+static int xt_handed_out(struct xt_domain *d, unsigned long pfn, bool fast,
+			 unsigned long size, char *reply, size_t len)
+{
+	int ret = xa_insert(&d->handed_out, pfn, xt_entry(fast, size),
+			    GFP_KERNEL);
+
+	if (ret) {
+		/* Out of memory: give the range back rather than lose track. */
+		xiova_free(&d->iovad, pfn);
+		return ret;
+	}
+	return snprintf(reply, len, "%#lx\n", pfn);
+}
+
 static int xt_alloc(struct xt_domain *d, unsigned long *arg, int nargs,
 		    char *reply, size_t size)
 {
@@ -168,7 +206,8 @@ static int xt_alloc(struct xt_domain *d, unsigned long *arg, int nargs,
 
 	if (!iova)
 		return -ENOSPC;
-	return snprintf(reply, size, "%#lx\n", iova->pfn_lo);
+	/* Not recorded yet, so nobody else can free it: safe to read. */
+	return xt_handed_out(d, iova->pfn_lo, false, arg[0], reply, size);
 }
 
 static int xt_alloc_fast(struct xt_domain *d, unsigned long *arg, int nargs,
@@ -179,41 +218,68 @@ static int xt_alloc_fast(struct xt_domain *d, unsigned long *arg, int nargs,
 
 	if (!pfn)
 		return -ENOSPC;
-	return snprintf(reply, size, "%#lx\n", pfn);
+	return xt_handed_out(d, pfn, true, arg[0], reply, size);
+}
+
+/* The range holding @pfn, read under the tree lock: it may be freed next. */
+static bool xt_lookup(struct xt_domain *d, unsigned long pfn,
+		      unsigned long *lo, unsigned long *hi)
+{
+	struct xiova_domain *iovad = &d->iovad;
+	unsigned long flags;
+	struct xiova *iova;
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	iova = xiova_find_locked(iovad, pfn);
+	if (iova == &iovad->anchor)
+		iova = NULL;
+	if (iova) {
+		*lo = iova->pfn_lo;
+		*hi = iova->pfn_hi;
+	}
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	return iova;
 }
 
 static int xt_find_range(struct xt_domain *d, unsigned long pfn,
 			 char *reply, size_t size)
 {
-	struct xiova *iova = xiova_find(&d->iovad, pfn);
+	unsigned long lo, hi;
 
-	if (!iova)
+	if (!xt_lookup(d, pfn, &lo, &hi))
 		return -ENOENT;
-	return snprintf(reply, size, "%#lx %#lx\n", iova->pfn_lo, iova->pfn_hi);
+	return snprintf(reply, size, "%#lx %#lx\n", lo, hi);
 }
 
 /*
- * Frees report -ENOENT for a pfn that no range holds before the call, so
- * that a test sees its bad free refused; the allocator itself only warns.
+ * Frees report -ENOENT for a pfn that no range handed out by a command
+ * holds, so that a test sees its bad free refused; the allocator itself
+ * only warns. Any pfn inside the range frees it, as xiova_free() does.
  */
 static int xt_free(struct xt_domain *d, unsigned long *arg, int nargs,
 		   char *reply, size_t size)
 {
-	if (!xiova_find(&d->iovad, arg[0]))
+	unsigned long lo, hi;
+
+	if (!xt_lookup(d, arg[0], &lo, &hi) || !xa_erase(&d->handed_out, lo))
 		return -ENOENT;
-	xiova_free(&d->iovad, arg[0]);
+	xiova_free(&d->iovad, lo);
 	return 0;
 }
 
+/* Only a range from alloc_fast, at its first pfn, with its size class. */
 static int xt_free_fast(struct xt_domain *d, unsigned long *arg, int nargs,
 			char *reply, size_t size)
 {
-	struct xiova *iova = xiova_find(&d->iovad, arg[0]);
+	void *entry = xa_load(&d->handed_out, arg[0]);
 
-	if (!iova || iova->pfn_lo != arg[0])
+	if (!entry)
 		return -ENOENT;
-	if (!arg[1] || order_base_2(arg[1]) != order_base_2(xiova_size(iova)))
+	if (!arg[1] || entry != xt_entry(true, arg[1]))
 		return -EINVAL;
+	/* Two racing fast frees: only the one that takes the entry frees. */
+	if (xa_cmpxchg(&d->handed_out, arg[0], entry, NULL, 0) != entry)
+		return -ENOENT;
 	xiova_free_fast(&d->iovad, arg[0], arg[1]);
 	return 0;
 }
@@ -227,18 +293,20 @@ static int xt_find(struct xt_domain *d, unsigned long *arg, int nargs,
 static int xt_reserve(struct xt_domain *d, unsigned long *arg, int nargs,
 		      char *reply, size_t size)
 {
-	struct xiova *iova = xiova_reserve(&d->iovad, arg[0], arg[1]);
+	unsigned long lo, hi;
 
-	if (!iova)
+	if (!xiova_reserve(&d->iovad, arg[0], arg[1]))
 		return arg[0] > arg[1] ? -EINVAL : -EBUSY;
-	return snprintf(reply, size, "%#lx %#lx\n", iova->pfn_lo, iova->pfn_hi);
+	/* A later reservation may have merged into it meanwhile: look again. */
+	if (!xt_lookup(d, arg[1], &lo, &hi))
+		return -EIO;
+	return snprintf(reply, size, "%#lx %#lx\n", lo, hi);
 }
 
 static int xt_flush(struct xt_domain *d, unsigned long *arg, int nargs,
 		    char *reply, size_t size)
 {
-	trace_flush_all(&d->iovad, XIOVA_FLUSH_REQUEST, -1);
-	xiova_flush_rcaches(&d->iovad);
+	xiova_flush_rcaches(&d->iovad, XIOVA_FLUSH_REQUEST);
 	return 0;
 }
 
@@ -389,11 +457,12 @@ static ssize_t xt_ctl_write(struct file *file, const char __user *ubuf,
 
 	mutex_lock(&xf->lock);
 	xf->len = 0;
-	xf->pos = 0;
 	xf->reply[0] = '\0';
 	ret = xt_execute(buf, xf->reply, sizeof(xf->reply));
 	if (ret > 0)
 		xf->len = min_t(size_t, ret, sizeof(xf->reply) - 1);
+	/* The next read starts at the reply's beginning. */
+	*ppos = 0;
 	mutex_unlock(&xf->lock);
 	return ret < 0 ? ret : count;
 }
@@ -402,17 +471,12 @@ static ssize_t xt_ctl_read(struct file *file, char __user *ubuf, size_t count,
 			   loff_t *ppos)
 {
 	struct xt_file *xf = file->private_data;
-	size_t n;
+	ssize_t ret;
 
 	mutex_lock(&xf->lock);
-	n = min(count, xf->len - xf->pos);
-	if (copy_to_user(ubuf, xf->reply + xf->pos, n)) {
-		mutex_unlock(&xf->lock);
-		return -EFAULT;
-	}
-	xf->pos += n;
+	ret = simple_read_from_buffer(ubuf, count, ppos, xf->reply, xf->len);
 	mutex_unlock(&xf->lock);
-	return n;
+	return ret;
 }
 
 static int xt_ctl_open(struct inode *inode, struct file *file)
@@ -423,8 +487,8 @@ static int xt_ctl_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&xf->lock);
 	file->private_data = xf;
-	/* Each command's reply is read from its start: no file position. */
-	return stream_open(inode, file);
+	/* The position is the reply's, which each command resets. */
+	return nonseekable_open(inode, file);
 }
 
 static int xt_ctl_release(struct inode *inode, struct file *file)
@@ -439,7 +503,6 @@ static const struct file_operations xt_ctl_fops = {
 	.release	= xt_ctl_release,
 	.read		= xt_ctl_read,
 	.write		= xt_ctl_write,
-	.llseek		= no_llseek,
 };
 
 /**
