@@ -6,8 +6,12 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
 
-# The KUnit module is built only for kernels that can run it.
+# The KUnit module is built only for kernels that can run it, the live
+# patch only for kernels that can be live patched and describe themselves
+# in BTF.
 KUNIT := $(shell grep -qs '^CONFIG_KUNIT=[ym]' $(KDIR)/.config && echo m)
+LIVE := $(shell grep -qs '^CONFIG_LIVEPATCH=y' $(KDIR)/.config && \
+	grep -qs '^CONFIG_DEBUG_INFO_BTF=y' $(KDIR)/.config && echo m)
 
 # The test interface (Documentation/testctl.rst) is for test builds only:
 # "make TESTCTL=y".
@@ -15,7 +19,8 @@ TESTCTL ?=
 
 MAKEFLAGS += --no-print-directory
 KBUILD_ARGS := -C $(KDIR) M=$(CURDIR) CONFIG_XIOVA=m CONFIG_XIOVA_DMA=m \
-	CONFIG_XIOVA_KUNIT_TEST=$(KUNIT) CONFIG_XIOVA_TESTCTL=$(TESTCTL)
+	CONFIG_XIOVA_KUNIT_TEST=$(KUNIT) CONFIG_XIOVA_TESTCTL=$(TESTCTL) \
+	CONFIG_XIOVA_LIVE=$(LIVE)
 
 # make install: kbuild's modules_install into
 # $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR), then depmod.
@@ -49,7 +54,7 @@ install: all
 
 uninstall:
 	@test -n "$(KVER)" || { echo "cannot read the kernel release from $(KDIR)" >&2; exit 1; }
-	rm -f $(addprefix $(MODROOT)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/,xiova.ko dma/xiova_dma.ko xiova_kunit.ko)
+	rm -f $(addprefix $(MODROOT)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/,xiova.ko dma/xiova_dma.ko live/xiova_live.ko xiova_kunit.ko)
 	depmod $(DEPMOD_ARGS)
 
 clean:

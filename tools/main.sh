@@ -4,7 +4,9 @@
 # disk, load the allocator, run a burst workload on every vCPU and print
 # the domain's statistics; then put the nvme controller's DMA through the
 # xiova_dma shim, write and read back a pattern with O_DIRECT, and print
-# the device's and its allocator domain's statistics.
+# the device's and its allocator domain's statistics; last, put every
+# device's own default domain on xiova with the xiova_live livepatch and
+# print the nvme's default domain after verified I/O (tools/xiovastat).
 #
 # Usage: tools/main.sh           (as root; installs what it needs from apt)
 # Environment: XIOVA_CACHE (default /var/cache/xiova).
@@ -30,7 +32,9 @@ main() {
 	"$ROOT/tools/vm/mkinitramfs.sh" -o "$work/initramfs.cpio.gz" \
 		-g "$ROOT/tools/vm/guest-demo.sh" -k nvme \
 		-f "$ROOT/tools/vm/guest-io-lib.sh:/lib/xiova/guest-io-lib.sh" \
-		-f "$work/bin:/xiova/io" "$work/src/xiova.ko" "$work/src/dma/xiova_dma.ko"
+		-f "$work/bin:/xiova/io" -f "$ROOT/tools/xiovastat:/xiova/xiovastat" \
+		"$work/src/xiova.ko" "$work/src/dma/xiova_dma.ko" \
+		"$work/src/live/xiova_live.ko"
 	truncate -s 64M "$work/nvme.img"
 	local vmlog
 	vmlog=$(xiova_cache_dir)/logs/main-debian-intel.log

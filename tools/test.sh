@@ -148,6 +148,7 @@ stage_judge() {
 	local rc=0
 	"$ROOT/tools/vm/selftest-judge.sh" || rc=1
 	"$ROOT/tools/vm/selftest-mkinitramfs.sh" || rc=1
+	"$ROOT/tools/selftest-xiovastat.sh" || rc=1
 	return "$rc"
 }
 

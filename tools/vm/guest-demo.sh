@@ -5,6 +5,8 @@
 # CPU in one test domain, and print the domain's statistics before and
 # after the depot trim. Then attach the nvme controller to xiova_dma
 # (DMA-FQ), verify O_DIRECT I/O through it and print its statistics.
+# Last, enable the live patch, verify I/O through the nvme's own default
+# domain, print it with tools/xiovastat, and disable the patch.
 # shellcheck source=guest-lib.sh
 . /lib/xiova/guest-lib.sh
 # shellcheck source=guest-io-lib.sh
@@ -51,6 +53,39 @@ run_nvme() {
 	rmmod xiova_dma
 }
 
+# Every device's own default domain on xiova, through the live patch: the
+# nvme's default domain after verified I/O, then everything handed back.
+run_live() {
+	lp=/sys/kernel/livepatch/xiova_live
+	bdf=$(io_blk_pci nvme) || return 1
+	modprobe xiova_live || return 1
+	n=0
+	while [ "$(cat "$lp/transition")" != 0 ]; do
+		n=$((n + 1))
+		[ "$n" -lt 600 ] || return 1
+		usleep 100000
+	done
+	io_blk_verify nvme-io-live "$(io_blk_find nvme)" 16
+	/xiova/xiovastat --once >/tmp/xiovastat
+	show_stats "xiovastat: every domain of the system, live" /tmp/xiovastat
+	/xiova/xiovastat --once -c -d "$bdf" >/tmp/xiovastat
+	show_stats "xiovastat -c -d $bdf: the nvme's default domain by size class" /tmp/xiovastat
+	awk -v b="$bdf" '$1 == "domain:" { if (on) exit; blk = "" }
+		{ blk = blk $0 "\n" }
+		$1 == "devices:" && index($0, b) { on = 1 }
+		on && $1 == "total" { printf "%s", blk; exit }' \
+		/sys/kernel/debug/xiova/system/stats >/tmp/nvme-live
+	show_stats "the nvme's default domain $bdf, live" /tmp/nvme-live
+	echo 0 >"$lp/enabled" || return 1
+	n=0
+	while [ -d "$lp" ]; do
+		n=$((n + 1))
+		[ "$n" -lt 600 ] || return 1
+		usleep 100000
+	done
+	rmmod xiova_live
+}
+
 run_demo() {
 	exec 3<>"$CTL"
 	echo "create demo" >&3 || return 1
@@ -75,4 +110,5 @@ run_demo() {
 xt_check load-xiova insmod "/lib/modules/$(uname -r)/extra/xiova.ko"
 xt_check burst-workload run_demo
 xt_check nvme-through-xiova_dma run_nvme
+xt_check nvme-default-domain-live run_live
 xt_check unload-xiova rmmod xiova
