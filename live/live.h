@@ -54,7 +54,7 @@ int xlive_kiova_init(void);
 const char *xlive_kiova_variant(void);
 unsigned long xlive_kiova_drain(struct iova_domain *iovad);
 void xlive_kiova_drain_cpu(struct iova_domain *iovad, unsigned int cpu);
-unsigned long xlive_kiova_cached(struct iova_domain *iovad);
+unsigned long xlive_kiova_cached(struct iova_rcache *k);
 void xlive_kiova_free(struct iova_domain *iovad);
 struct iova_domain *xlive_kiova_cookie_iovad(void *cookie);
 

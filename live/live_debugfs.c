@@ -240,9 +240,12 @@ static int xlive_account_device(struct pci_dev *pdev, struct xlive_view *v,
 		return 0;
 	xlive_count_tree(v, &ac);
 	x = xlive_of(v->iovad);
-	kcached = xlive_kiova_cached(v->iovad);
-	if (x)
+	if (x) {
+		kcached = xlive_kiova_cached(x->kernel_rcaches);
 		xcached = xlive_xcached(a, x);
+	} else {
+		kcached = xlive_kiova_cached(READ_ONCE(v->iovad->rcaches));
+	}
 	seq_printf(a->s, "%d %s %s %d %lu %lu %lu %lu %ld\n", v->group,
 		   pci_name(pdev), xlive_type_name(v->domain),
 		   x ? x->rc.id : -1, ac.ranges, ac.mapped, kcached, xcached,

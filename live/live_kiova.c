@@ -512,20 +512,21 @@ unsigned long xlive_kiova_drain(struct iova_domain *iovad)
 }
 
 /**
- * xlive_kiova_cached() - ranges the kernel's caches hold
- * @iovad: a domain served by the kernel's caches, or with none
+ * xlive_kiova_cached() - ranges a domain's kernel caches hold
+ * @k: the kernel's caches of a domain, or NULL
+ *
+ * A domain taken over keeps them, emptied, until it is handed back.
  *
  * Return: the count, for the accounting file.
  */
-unsigned long xlive_kiova_cached(struct iova_domain *iovad)
+unsigned long xlive_kiova_cached(struct iova_rcache *k)
 {
-	struct iova_rcache *k = READ_ONCE(iovad->rcaches);
 	struct kiova_cpu_rcache *cpu_rcache;
 	unsigned long flags, n = 0;
 	unsigned int cpu;
 	int i;
 
-	if (!k || ((unsigned long)k & XLIVE_TAG))
+	if (!k)
 		return 0;
 	for (i = 0; i < kiova_classes; i++) {
 		for_each_possible_cpu(cpu) {

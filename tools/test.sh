@@ -7,7 +7,7 @@
 #
 # Usage: tools/test.sh [STAGE...]     (default: every stage, in order)
 # Stages: build style judge docs packaging kunit-uml kunit-x86_64 vm-debian
-#         demo vm-trace vm-test-kernel vm-dma vm-hardening
+#         demo vm-trace vm-test-kernel vm-live vm-dma vm-hardening
 # Environment: XIOVA_CACHE (default /var/cache/xiova); logs of each stage
 # go to $XIOVA_CACHE/logs/test-STAGE.log.
 # shellcheck source-path=SCRIPTDIR
@@ -19,7 +19,7 @@ readonly ROOT
 source "$ROOT/tools/lib/common.sh"
 
 readonly ALL_STAGES=(build style judge docs packaging kunit-uml kunit-x86_64
-	vm-debian demo vm-trace vm-test-kernel vm-dma vm-hardening)
+	vm-debian demo vm-trace vm-test-kernel vm-live vm-dma vm-hardening)
 readonly PACKAGES=(build-essential bc bison flex libelf-dev libssl-dev cpio
 	kmod busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.1
 	python3 sparse xz-utils shellcheck dkms python3-sphinx)
@@ -184,6 +184,16 @@ stage_vm_trace() {
 
 stage_vm_test_kernel() {
 	"$ROOT/tools/vm/test-testkernel.sh"
+}
+
+# The kernel's own domains on xiova through the live patch, on Debian's
+# kernel: lazy (DMA-FQ; intel-iommu without caching mode, which would
+# force strict) and strict.
+stage_vm_live() {
+	local rc=0
+	XIOVA_INTEL_IOMMU_OPTS=intremap=on "$ROOT/tools/vm/test-live.sh" -k debian -i intel || rc=1
+	"$ROOT/tools/vm/test-live.sh" -k debian -i intel -s || rc=1
+	return "$rc"
 }
 
 # The DMA shim with real devices: Debian's kernel, then the debug kernel on
