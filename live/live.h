@@ -52,8 +52,10 @@ int xlive_btf_check(const struct xlive_layout *const *variants, char *why,
 /* live_kiova.c: the kernel's caches of a domain, called K below */
 int xlive_kiova_init(void);
 const char *xlive_kiova_variant(void);
-unsigned long xlive_kiova_drain(struct iova_domain *iovad);
-void xlive_kiova_drain_cpu(struct iova_domain *iovad, unsigned int cpu);
+unsigned long xlive_kiova_drain(struct iova_domain *iovad,
+				struct iova_rcache *k);
+void xlive_kiova_drain_cpu(struct iova_domain *iovad, struct iova_rcache *k,
+			   unsigned int cpu);
 unsigned long xlive_kiova_cached(struct iova_rcache *k);
 void xlive_kiova_free(struct iova_domain *iovad);
 struct iova_domain *xlive_kiova_cookie_iovad(void *cookie);
@@ -81,6 +83,18 @@ struct xlive_domain {
 /* Bit 0 of iovad->rcaches while a domain is taken over. */
 #define XLIVE_TAG	1UL
 
+/* The kernel's own caches of a domain it serves, or NULL. */
+static __always_inline struct iova_rcache *xlive_kernel_caches(unsigned long v)
+{
+	return v & XLIVE_TAG ? NULL : (struct iova_rcache *)v;
+}
+
+/* xlive_of() of a value of iovad->rcaches read once. */
+static __always_inline struct xlive_domain *xlive_state(unsigned long v)
+{
+	return v & XLIVE_TAG ? (struct xlive_domain *)(v - XLIVE_TAG) : NULL;
+}
+
 /**
  * xlive_of() - xiova's state of a domain taken over
  * @iovad: any kernel iova domain
@@ -92,9 +106,7 @@ struct xlive_domain {
  */
 static __always_inline struct xlive_domain *xlive_of(struct iova_domain *iovad)
 {
-	unsigned long v = (unsigned long)READ_ONCE(iovad->rcaches);
-
-	return v & XLIVE_TAG ? (struct xlive_domain *)(v - XLIVE_TAG) : NULL;
+	return xlive_state((unsigned long)READ_ONCE(iovad->rcaches));
 }
 
 /* live_domain.c */

@@ -112,7 +112,7 @@ static bool xlive_install(struct xlive_domain *x, struct iova_domain *iovad)
 		return false;
 	x->iovad = iovad;
 	x->kernel_rcaches = k;
-	x->drained = xlive_kiova_drain(iovad);
+	x->drained += xlive_kiova_drain(iovad, k);
 	/* New code only runs now, so nothing refills the kernel's caches. */
 	WRITE_ONCE(iovad->rcaches, (void *)((unsigned long)x | XLIVE_TAG));
 	list_add_tail(&x->list, &xlive_domains);
@@ -132,11 +132,19 @@ struct xlive_domain *xlive_adopt(struct iova_domain *iovad, gfp_t gfp,
 				 bool lazy)
 {
 	struct xlive_domain *x = xlive_new(gfp, lazy);
+	struct iova_rcache *k;
 	unsigned long flags;
 	bool installed;
 
 	if (!x)
 		return NULL;
+	/*
+	 * Most of the kernel's cached ranges go back before the lock, with
+	 * interrupts on; the drain under it then finds little.
+	 */
+	k = xlive_kernel_caches((unsigned long)READ_ONCE(iovad->rcaches));
+	if (k)
+		x->drained = xlive_kiova_drain(iovad, k);
 	spin_lock_irqsave(&xlive_lock, flags);
 	installed = xlive_install(x, iovad);
 	spin_unlock_irqrestore(&xlive_lock, flags);

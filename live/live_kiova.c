@@ -459,14 +459,16 @@ const char *xlive_kiova_variant(void)
 
 /**
  * xlive_kiova_drain_cpu() - give one CPU's cached ranges back to the tree
- * @iovad: a domain served by the kernel's caches
+ * @iovad: the domain
+ * @k: its kernel caches, as read once by the caller: the domain may be
+ *     taken over meanwhile, but these stay
  * @cpu: the CPU; its magazines stay, empty
  *
  * What the kernel's free_cpu_cached_iovas() does. Any context.
  */
-void xlive_kiova_drain_cpu(struct iova_domain *iovad, unsigned int cpu)
+void xlive_kiova_drain_cpu(struct iova_domain *iovad, struct iova_rcache *k,
+			   unsigned int cpu)
 {
-	struct iova_rcache *k = READ_ONCE(iovad->rcaches);
 	struct kiova_cpu_rcache *cpu_rcache;
 	unsigned long flags;
 	int i;
@@ -482,7 +484,8 @@ void xlive_kiova_drain_cpu(struct iova_domain *iovad, unsigned int cpu)
 
 /**
  * xlive_kiova_drain() - give every range the kernel's caches hold back
- * @iovad: a domain served by the kernel's caches
+ * @iovad: the domain
+ * @k: its kernel caches, as read once by the caller
  *
  * Every CPU's magazines are emptied, the depot's are freed, as the
  * kernel's flush-and-retry does. Safe against the kernel's own code
@@ -490,9 +493,9 @@ void xlive_kiova_drain_cpu(struct iova_domain *iovad, unsigned int cpu)
  *
  * Return: how many ranges went back.
  */
-unsigned long xlive_kiova_drain(struct iova_domain *iovad)
+unsigned long xlive_kiova_drain(struct iova_domain *iovad,
+				struct iova_rcache *k)
 {
-	struct iova_rcache *k = READ_ONCE(iovad->rcaches);
 	struct kiova_cpu_rcache *cpu_rcache;
 	unsigned long flags, n = 0;
 	unsigned int cpu;

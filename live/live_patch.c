@@ -31,13 +31,15 @@ static noinline unsigned long xlive_alloc_untagged(struct iova_domain *iovad,
 						   bool flush_rcache)
 {
 	struct iova *iova = alloc_iova(iovad, size, limit_pfn, true);
+	struct iova_rcache *k;
 
 	if (iova)
 		return iova->pfn_lo;
-	if (!flush_rcache || !iovad->rcaches)
+	k = xlive_kernel_caches((unsigned long)READ_ONCE(iovad->rcaches));
+	if (!flush_rcache || !k)
 		return 0;
 	/* The kernel's flush, with the kernel's locks. */
-	xlive_kiova_drain(iovad);
+	xlive_kiova_drain(iovad, k);
 	iova = alloc_iova(iovad, size, limit_pfn, true);
 	return iova ? iova->pfn_lo : 0;
 }
@@ -175,13 +177,15 @@ static int xlive_iova_cpuhp_dead(unsigned int cpu, struct hlist_node *node)
 {
 	struct iova_domain *iovad;
 	struct xlive_domain *x;
+	unsigned long v;
 
 	iovad = hlist_entry_safe(node, struct iova_domain, cpuhp_dead);
-	x = xlive_of(iovad);
+	v = (unsigned long)READ_ONCE(iovad->rcaches);
+	x = xlive_state(v);
 	if (x)
 		xiova_rcaches_drain_cpu(&x->rc, cpu);
-	else
-		xlive_kiova_drain_cpu(iovad, cpu);
+	else if (xlive_kernel_caches(v))
+		xlive_kiova_drain_cpu(iovad, xlive_kernel_caches(v), cpu);
 	return 0;
 }
 
