@@ -14,10 +14,42 @@
 #define CREATE_TRACE_POINTS
 #include "iova_trace.h"
 
-/* For the live-mode module, whose domains fire the same events. */
-EXPORT_TRACEPOINT_SYMBOL_GPL(alloc);
-EXPORT_TRACEPOINT_SYMBOL_GPL(free);
-EXPORT_TRACEPOINT_SYMBOL_GPL(flush_all);
+/*
+ * The live-mode module's domains fire the same events. Exporting the
+ * tracepoints themselves would export __tracepoint_alloc and the like,
+ * names outside the XIOVA namespace that another module could also use.
+ */
+
+/**
+ * xiova_trace_fast_alloc() - fire the alloc event for a fast allocation
+ * @domain: the domain's id
+ * @pfn: the range's first pfn, or 0 when it failed
+ * @size: the size asked for, in granules
+ * @limit_pfn: the highest pfn the range could use
+ * @result: an &enum xiova_alloc_result
+ *
+ * For domains whose fast path lives outside xiova.ko. Any context.
+ */
+void xiova_trace_fast_alloc(int domain, unsigned long pfn, unsigned long size,
+			    unsigned long limit_pfn, int result)
+{
+	trace_alloc(domain, pfn, size, limit_pfn, true, result);
+}
+EXPORT_SYMBOL_NS_GPL(xiova_trace_fast_alloc, XIOVA);
+
+/**
+ * xiova_trace_fast_free() - fire the free event for a fast free
+ * @domain: the domain's id
+ * @pfn: the range's first pfn
+ * @size: its size, in granules
+ *
+ * For domains whose fast path lives outside xiova.ko. Any context.
+ */
+void xiova_trace_fast_free(int domain, unsigned long pfn, unsigned long size)
+{
+	trace_free(domain, pfn, size, true);
+}
+EXPORT_SYMBOL_NS_GPL(xiova_trace_fast_free, XIOVA);
 
 bool xiova_debug_checks;
 EXPORT_SYMBOL_FOR_XIOVA_KUNIT(xiova_debug_checks);

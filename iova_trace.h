@@ -48,6 +48,11 @@ static inline unsigned long xiova_trace_fast_size(unsigned long size)
 	return roundup_pow_of_two(size);
 }
 
+/* The events of fast paths outside xiova.ko (iova_module.c). */
+void xiova_trace_fast_alloc(int domain, unsigned long pfn, unsigned long size,
+			    unsigned long limit_pfn, int result);
+void xiova_trace_fast_free(int domain, unsigned long pfn, unsigned long size);
+
 #endif /* _XIOVA_TRACE_ENUMS_ONCE_ */
 
 TRACE_DEFINE_ENUM(XIOVA_ALLOC_CACHE);

@@ -61,8 +61,8 @@ static noinline unsigned long xlive_alloc_slow(struct xlive_domain *x,
 		atomic_long_inc(&x->tree_allocs);
 	else
 		result = XIOVA_ALLOC_FAIL;
-	trace_alloc(x->rc.id, iova ? iova->pfn_lo : 0, size, limit_pfn, true,
-		    result);
+	xiova_trace_fast_alloc(x->rc.id, iova ? iova->pfn_lo : 0, size,
+			       limit_pfn, result);
 	return iova ? iova->pfn_lo : 0;
 }
 
@@ -78,8 +78,8 @@ static __always_inline unsigned long xlive_alloc(struct xlive_domain *x,
 		pfn = xiova_rcaches_get(&x->rc, order_base_2(size),
 					limit_pfn + 1 - size);
 		if (likely(pfn)) {
-			trace_alloc(x->rc.id, pfn, size, limit_pfn, true,
-				    XIOVA_ALLOC_CACHE);
+			xiova_trace_fast_alloc(x->rc.id, pfn, size, limit_pfn,
+					       XIOVA_ALLOC_CACHE);
 			return pfn;
 		}
 	}
@@ -142,7 +142,7 @@ static void xlive_free_iova_fast(struct iova_domain *iovad, unsigned long pfn,
 	x = xlive_of(iovad);
 	if (likely(x)) {
 		/* Before the range goes back: it may be handed out at once. */
-		trace_free(x->rc.id, pfn, size, true);
+		xiova_trace_fast_free(x->rc.id, pfn, size);
 		if (likely(cls < XIOVA_RANGE_CACHE_MAX_SIZE) &&
 		    likely(xiova_rcaches_put(&x->rc, cls, pfn))) {
 			preempt_enable();
