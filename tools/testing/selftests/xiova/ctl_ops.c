@@ -717,10 +717,11 @@ static enum tap_result test_burst_killable(void)
 	sleep_ms(300);
 	kill(pid, SIGKILL);
 	start = now_sec();
-	while (!(got = waitpid(pid, &status, WNOHANG)) && now_sec() - start < 3)
+	/* Generous: a loaded host may leave a vCPU unscheduled for seconds. */
+	while (!(got = waitpid(pid, &status, WNOHANG)) && now_sec() - start < 10)
 		sleep_ms(10);
 	if (!got) {
-		fail("'burst kill0 1000 1 %lu' ignored SIGKILL for 3 s (waiting for it to finish)",
+		fail("'burst kill0 1000 1 %lu' ignored SIGKILL for 10 s (waiting for it to finish)",
 		     rounds);
 		ok = false;
 		waitpid(pid, &status, 0);
