@@ -163,11 +163,12 @@ static int xiova_dma_reserve_regions(struct xiova_dma_dev *dd)
 		if (region->type != IOMMU_RESV_DIRECT &&
 		    region->type != IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;
-		ret = iommu_map(dd->domain, ALIGN_DOWN(region->start, dd->iovad.granule),
-				ALIGN_DOWN(region->start, dd->iovad.granule),
-				ALIGN(end + 1, dd->iovad.granule) -
-				ALIGN_DOWN(region->start, dd->iovad.granule),
-				region->prot);
+		ret = xiova_iommu_map(dd->domain,
+				      ALIGN_DOWN(region->start, dd->iovad.granule),
+				      ALIGN_DOWN(region->start, dd->iovad.granule),
+				      ALIGN(end + 1, dd->iovad.granule) -
+				      ALIGN_DOWN(region->start, dd->iovad.granule),
+				      region->prot, GFP_KERNEL);
 		if (ret)
 			break;
 	}
@@ -355,6 +356,7 @@ static int xiova_dma_attach_locked(struct pci_dev *pdev, enum xiova_dma_type typ
 	/* Published before the operations that look it up. */
 	list_add_tail_rcu(&dd->list, &xiova_dma_devs);
 	set_dma_ops(&pdev->dev, &xiova_dma_ops);
+	dd->old_dma_iommu = xiova_dev_clear_dma_iommu(&pdev->dev);
 	/* Unloading would leave the device with dangling operations. */
 	__module_get(THIS_MODULE);
 	xiova_dma_debugfs_add(dd);
@@ -408,6 +410,7 @@ static int xiova_dma_unlink_locked(struct xiova_dma_dev *dd)
 		pci_err(dd->pdev, "%lld mappings are still live: not detaching\n", live);
 		return -EBUSY;
 	}
+	xiova_dev_restore_dma_iommu(dev, dd->old_dma_iommu);
 	set_dma_ops(dev, dd->old_ops);
 	list_del_rcu(&dd->list);
 	iommu_detach_group(dd->domain, dd->group);

@@ -18,6 +18,7 @@
 #include <linux/timer.h>
 
 #include "iova.h"
+#include "iova_compat.h"
 
 struct pci_dev;
 struct seq_file;
@@ -140,6 +141,8 @@ struct xiova_dma_fq {
  * @domain:		the unmanaged IOMMU domain the group is attached to
  * @iovad:		the IOVA space of @domain
  * @old_ops:		the device's DMA operations before attach
+ * @old_dma_iommu:	whether the DMA core called iommu-dma directly for
+ *			the device before attach (xiova_dev_clear_dma_iommu())
  * @type:		current type; written before the flush queue it
  *			implies is set up
  * @fq:			flush queues while @type is lazy, else NULL
@@ -155,6 +158,7 @@ struct xiova_dma_dev {
 	struct iommu_domain		*domain;
 	struct xiova_domain		iovad;
 	const struct dma_map_ops	*old_ops;
+	bool				old_dma_iommu;
 	enum xiova_dma_type		type;
 	struct xiova_dma_fq		*fq;
 	struct xiova_dma_stats __percpu	*stats;

@@ -91,14 +91,12 @@ static const struct file_operations xiova_dma_attach_fops = {
 	.owner	= THIS_MODULE,
 	.open	= simple_open,
 	.write	= xiova_dma_attach_write,
-	.llseek	= no_llseek,
 };
 
 static const struct file_operations xiova_dma_detach_fops = {
 	.owner	= THIS_MODULE,
 	.open	= simple_open,
 	.write	= xiova_dma_detach_write,
-	.llseek	= no_llseek,
 };
 
 static int xiova_dma_type_show(struct seq_file *m, void *unused)

@@ -91,7 +91,7 @@ static dma_addr_t __xiova_dma_map(struct xiova_dma_dev *dd, struct device *dev,
 	iova = xiova_dma_alloc_iova(dd, dev, len, dma_mask);
 	if (!iova)
 		goto fail;
-	if (iommu_map_atomic(dd->domain, iova, phys - off, len, prot)) {
+	if (xiova_iommu_map(dd->domain, iova, phys - off, len, prot, GFP_ATOMIC)) {
 		xiova_free_fast(iovad, xiova_pfn(iovad, iova), len >> xiova_shift(iovad));
 		goto fail;
 	}
@@ -286,7 +286,7 @@ static int xiova_dma_map_pages(struct iommu_domain *domain, unsigned long iova,
 	int ret = 0;
 
 	*mapped = 0;
-	if (unlikely(!(ops->map_pages || ops->map) || !domain->pgsize_bitmap))
+	if (unlikely(!domain->pgsize_bitmap))
 		return -ENODEV;
 	/* The granule is the smallest page size: xiova_dma_pgsize() needs it. */
 	if (WARN_ON_ONCE(!IS_ALIGNED(iova | paddr | size,
@@ -300,7 +300,8 @@ static int xiova_dma_map_pages(struct iommu_domain *domain, unsigned long iova,
 			ret = ops->map_pages(domain, iova, paddr, pgsize, count,
 					     prot, GFP_ATOMIC, &done);
 		} else {
-			ret = ops->map(domain, iova, paddr, pgsize, prot, GFP_ATOMIC);
+			ret = xiova_iommu_ops_map(domain, iova, paddr, pgsize,
+						  prot, GFP_ATOMIC);
 			done = ret ? 0 : pgsize;
 		}
 		*mapped += done;
@@ -736,7 +737,7 @@ static size_t xiova_dma_opt_mapping_size(void)
 const struct dma_map_ops xiova_dma_ops = {
 	.alloc			= xiova_dma_alloc,
 	.free			= xiova_dma_free,
-	.alloc_pages		= xiova_dma_alloc_pages,
+	.XIOVA_DMA_OPS_ALLOC_PAGES = xiova_dma_alloc_pages,
 	.free_pages		= xiova_dma_free_pages,
 	.mmap			= xiova_dma_mmap,
 	.get_sgtable		= xiova_dma_get_sgtable,

@@ -53,7 +53,7 @@ TRACE_EVENT(map,
 			     __field(u64, size)
 			     __field(u64, phys)
 			     __field(int, prot)),
-	    TP_fast_assign(__assign_str(dev, pci_name(dd->pdev));
+	    TP_fast_assign(xiova_assign_str(dev, pci_name(dd->pdev));
 			   __entry->iova = iova;
 			   __entry->size = size;
 			   __entry->phys = phys;
@@ -78,7 +78,7 @@ TRACE_EVENT(unmap,
 			     __field(u64, iova)
 			     __field(u64, size)
 			     __field(bool, queued)),
-	    TP_fast_assign(__assign_str(dev, pci_name(dd->pdev));
+	    TP_fast_assign(xiova_assign_str(dev, pci_name(dd->pdev));
 			   __entry->iova = iova;
 			   __entry->size = size;
 			   __entry->queued = queued;
@@ -94,7 +94,7 @@ TRACE_EVENT(fq_flush,
 			     __field(int, type)
 			     __field(int, reason)
 			     __field(unsigned int, freed)),
-	    TP_fast_assign(__assign_str(dev, pci_name(fq->dd->pdev));
+	    TP_fast_assign(xiova_assign_str(dev, pci_name(fq->dd->pdev));
 			   __entry->type = fq->type;
 			   __entry->reason = reason;
 			   __entry->freed = freed;

@@ -88,6 +88,7 @@ verdict() {
 }
 
 # No compiler, modpost or sparse message may come out of a build.
+# KDIR defaults to Debian's 6.1 headers.
 quiet_build() {
 	local out
 	make -C "$ROOT" clean >/dev/null
@@ -96,10 +97,27 @@ quiet_build() {
 	! grep -E 'warning|error|WARNING' <<<"$out" | grep -v 'Skipping BTF'
 }
 
+# Every module, the test ones of tools/ included, for one kernel.
+quiet_build_all() {
+	local kdir=$1 dir out
+	quiet_build KDIR="$kdir" W=1 TESTCTL=y || return 1
+	for dir in tools/edu tools/bench; do
+		out=$(make -C "$ROOT/$dir" KDIR="$kdir" W=1 2>&1) || { echo "$out"; return 1; }
+		echo "$out"
+		make -C "$ROOT/$dir" KDIR="$kdir" clean >/dev/null
+		! grep -E 'warning|error|WARNING' <<<"$out" | grep -v 'Skipping BTF' || return 1
+	done
+}
+
 stage_build() {
+	local kdir612
+	kdir612=/usr/src/linux-headers-$(debian_612_kver)
 	verdict build.w1 quiet_build W=1 TESTCTL=y
 	verdict build.w1-no-testctl quiet_build W=1
 	verdict build.exports-namespaced exports_namespaced
+	verdict build.w1-all-6.1 quiet_build_all "$HEADERS"
+	verdict build.w1-all-6.12 quiet_build_all "$kdir612"
+	verdict build.sparse-6.12 quiet_build KDIR="$kdir612" C=2 TESTCTL=y
 }
 
 # Every export carries the xiova prefix and the XIOVA namespace, so that

@@ -1850,7 +1850,6 @@ static const struct file_operations bench_fops = {
 	.release	= bench_release,
 	.read		= bench_read,
 	.write		= bench_write,
-	.llseek		= no_llseek,
 };
 
 static int __init bench_init(void)

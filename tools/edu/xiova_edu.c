@@ -1327,7 +1327,6 @@ static const struct file_operations xedu_bench_fops = {
 	.release	= xedu_bench_release,
 	.read		= xedu_bench_read,
 	.write		= xedu_bench_write,
-	.llseek		= no_llseek,
 };
 
 static int xedu_probe(struct pci_dev *pdev, const struct pci_device_id *id)

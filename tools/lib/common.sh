@@ -90,6 +90,35 @@ ensure_packages() {
 		die "cannot install: ${missing[*]}"
 }
 
+# debian_612_kver: the 6.12 kernel release Debian 12 offers (its security
+# archive), e.g. 6.12.118+deb12-amd64, with its headers installed: the
+# newest one installed, else the newest the package lists know.
+# XIOVA_KVER_612 forces one.
+debian_612_kver() {
+	local re='^linux-headers-6\.12\.[0-9]+\+deb12-amd64$' pkg
+	if [[ -n ${XIOVA_KVER_612:-} ]]; then
+		pkg=linux-headers-$XIOVA_KVER_612
+	else
+		# shellcheck disable=SC2016 # dpkg-query fields, not shell variables
+		pkg=$(dpkg-query -W -f='${db:Status-Status} ${Package}\n' \
+			'linux-headers-6.12.*' 2>/dev/null |
+			sed -n 's/^installed //p' | grep -E "$re" | sort -V | tail -n 1) || true
+		[[ -n $pkg ]] || pkg=$(_newest_pkg "$re")
+		if [[ -z $pkg ]]; then
+			_apt update -q || die "apt-get update failed"
+			pkg=$(_newest_pkg "$re")
+		fi
+		[[ -n $pkg ]] || die "no linux-headers-6.12.*+deb12-amd64 in the package lists"
+	fi
+	ensure_packages "$pkg"
+	printf '%s\n' "${pkg#linux-headers-}"
+}
+
+_newest_pkg() {
+	apt-cache pkgnames linux-headers-6.12. 2>/dev/null | grep -E "$1" |
+		sort -V | tail -n 1 || true
+}
+
 # xiova_sources: the module's sources, one path per line relative to the
 # top of the tree, from the Kbuild files (make sources).
 xiova_sources() {

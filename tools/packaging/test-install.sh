@@ -7,7 +7,9 @@
 #              depmod's view of it, modinfo, exports and namespaces,
 #              `make uninstall`;
 #   dkms.*     `dkms add`, `build`, `install`, then `remove --all`, with
-#              Debian's dkms package, and nothing left behind.
+#              Debian's dkms package, for both kernels Debian 12 ships
+#              (6.1 and 6.12: DKMS builds for every kernel whose headers
+#              are installed), and nothing left behind.
 #
 # Prints "ok NAME" or "not ok NAME" per check on stdout; commands' output
 # goes to stderr. Exit status 1 if any check failed. Root only: DKMS writes
@@ -34,10 +36,11 @@ main() {
 	ensure_packages "${PACKAGES[@]}"
 	KVER=$(debian_kver)
 	KDIR=/usr/src/linux-headers-$KVER
+	KVER612=$(debian_612_kver)
 	VERSION=$(<"$ROOT/VERSION")
-	readonly KVER KDIR VERSION
+	readonly KVER KDIR KVER612 VERSION
 	[[ -d $KDIR ]] || die "no headers at $KDIR"
-	log "kernel $KVER, xiova $VERSION"
+	log "kernels $KVER and $KVER612, xiova $VERSION"
 
 	WORK=$(mktemp -d)
 	readonly WORK
@@ -134,10 +137,10 @@ modprobe_finds() {
 
 # The loader refuses a module whose vermagic names another release.
 vermagic_matches() {
-	local vermagic
+	local kver=${2:-$KVER} vermagic
 	vermagic=$(modinfo -F vermagic "$1") || return 1
 	log "vermagic: $vermagic"
-	[[ $vermagic == "$KVER "* ]]
+	[[ $vermagic == "$kver "* ]]
 }
 
 # Every parameter has a description that says its default; modinfo lists
@@ -184,7 +187,7 @@ uninstalled() {
 }
 
 test_dkms() {
-	local src=/usr/src/xiova-$VERSION mod=xiova/$VERSION ko
+	local src=/usr/src/xiova-$VERSION mod=xiova/$VERSION kver
 
 	ensure_packages dkms
 	log "dkms $(dkms --version)"
@@ -192,40 +195,74 @@ test_dkms() {
 	copy_sources "$src"
 
 	check dkms.add step dkms add "$mod"
-	check dkms.build step dkms build -k "$KVER" "$mod"
-	check dkms.install step dkms install -k "$KVER" "$mod" --force
-	check dkms.status-installed dkms_status_is "$mod, $KVER, $(uname -m): installed"
-
-	ko=$(modinfo -k "$KVER" -F filename xiova 2>/dev/null) || ko=
-	log "modinfo -k $KVER xiova: ${ko:-not found}"
-	check dkms.modinfo-finds test "$ko" = "/lib/modules/$KVER/updates/dkms/xiova.ko"
-	if [[ -n $ko ]]; then
-		check dkms.vermagic vermagic_matches "$ko"
-		check dkms.params params_documented "$ko"
-		check dkms.exports-namespaced exports_namespaced "$ko"
-		log "signer: $(modinfo -F signer "$ko")"
-	fi
-	check dkms.shim-installed test -f "/lib/modules/$KVER/updates/dkms/xiova_dma.ko"
+	for kver in "$KVER" "$KVER612"; do
+		dkms_for_kernel "$mod" "$kver" "$(kernel_tag "$kver")"
+	done
+	check dkms.status-installed dkms_status_is \
+		"$(printf '%s, %s, %s: installed\n' "$mod" "$KVER" "$(uname -m)" \
+			"$mod" "$KVER612" "$(uname -m)" | sort)"
 
 	check dkms.remove step dkms remove "$mod" --all
 	rm -rf "$src"
 	check dkms.status-empty dkms_status_is ""
-	check dkms.no-module-left no_module_left
+	for kver in "$KVER" "$KVER612"; do
+		check "dkms.no-module-left-$(kernel_tag "$kver")" no_module_left "$kver"
+	done
 	check dkms.no-tree-left test ! -e "$DKMS_TREE/xiova"
+}
+
+# 6.1 or 6.12, for the checks' names.
+kernel_tag() {
+	[[ $1 =~ ^([0-9]+\.[0-9]+) ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+# dkms_for_kernel MOD KVER TAG: build and install for one kernel, and check
+# what landed in its module tree.
+dkms_for_kernel() {
+	local mod=$1 kver=$2 tag=$3 ko dir=/lib/modules/$2/updates/dkms name
+
+	check "dkms.build-$tag" step dkms build -k "$kver" "$mod"
+	check "dkms.install-$tag" step dkms install -k "$kver" "$mod" --force
+	ko=$(modinfo -k "$kver" -F filename xiova 2>/dev/null) || ko=
+	log "modinfo -k $kver xiova: ${ko:-not found}"
+	check "dkms.modinfo-finds-$tag" test "${ko%.xz}" = "$dir/xiova.ko"
+	if [[ -n $ko ]]; then
+		check "dkms.vermagic-$tag" vermagic_matches "$ko" "$kver"
+		check "dkms.params-$tag" params_documented "$ko"
+		check "dkms.exports-namespaced-$tag" exports_namespaced "$(uncompressed "$ko")"
+		log "signer: $(modinfo -F signer "$ko")"
+	fi
+	for name in xiova_dma xiova_live; do
+		check "dkms.$name-installed-$tag" installed_module "$dir/$name.ko"
+	done
+}
+
+# 6.12's DKMS compresses what it installs (CONFIG_MODULE_COMPRESS_XZ).
+installed_module() {
+	[[ -f $1 || -f $1.xz ]]
+}
+
+# A path to the module's ELF: itself, or a decompressed copy in $WORK.
+uncompressed() {
+	local ko=$1 copy
+	[[ $ko == *.xz ]] || { printf '%s\n' "$ko"; return; }
+	copy=$WORK/$(basename "$ko" .xz)
+	xz -dc "$ko" >"$copy" && printf '%s\n' "$copy"
 }
 
 dkms_status_is() {
 	local want=$1 got
-	got=$(dkms status xiova 2>&1)
+	# readelf's warnings about the compressed 6.12 modules go to stderr.
+	got=$(dkms status xiova 2>/dev/null | sort)
 	log "dkms status xiova: ${got:-(empty)}"
 	[[ $got == "$want" ]]
 }
 
 no_module_left() {
-	local left
-	left=$(find "/lib/modules/$KVER" -name 'xiova*.ko*')
+	local kver=$1 left
+	left=$(find "/lib/modules/$kver" -name 'xiova*.ko*')
 	[[ -z $left ]] || log "left behind: $left"
-	[[ -z $left ]] && ! modinfo -k "$KVER" xiova >/dev/null 2>&1
+	[[ -z $left ]] && ! modinfo -k "$kver" xiova >/dev/null 2>&1
 }
 
 # Unregister every xiova version DKMS knows and delete what an interrupted
@@ -233,7 +270,7 @@ no_module_left() {
 # remove` needs the version's dkms.conf, which may be gone, so the files are
 # removed by hand after it.
 dkms_reset() {
-	local dir version
+	local dir version kver
 	for dir in "$DKMS_TREE"/xiova/*/; do
 		version=$(basename "$dir")
 		# Beside the versions: kernel-KVER-ARCH links and original_module.
@@ -243,10 +280,12 @@ dkms_reset() {
 		rm -rf "/usr/src/xiova-$version"
 	done
 	rm -rf "$DKMS_TREE/xiova" "/usr/src/xiova-$VERSION"
-	if [[ -n $(find "/lib/modules/$KVER/updates/dkms" -name 'xiova*.ko*' 2>/dev/null) ]]; then
-		rm -f "/lib/modules/$KVER/updates/dkms"/xiova*.ko*
-		depmod "$KVER"
-	fi
+	for kver in "$KVER" "$KVER612"; do
+		[[ -n $(find "/lib/modules/$kver/updates/dkms" -name 'xiova*.ko*' 2>/dev/null) ]] ||
+			continue
+		rm -f "/lib/modules/$kver/updates/dkms"/xiova*.ko*
+		depmod "$kver"
+	done
 }
 
 main "$@"
