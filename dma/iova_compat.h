@@ -13,12 +13,16 @@
 #include <linux/iommu.h>
 #include <linux/version.h>
 
+/* The one place that reads the kernel's version. */
+#define XIOVA_KERNEL_AT_LEAST(major, minor) \
+	(KERNEL_VERSION(major, minor, 0) <= LINUX_VERSION_CODE)
+
 /* 6.3: iommu_map() takes a gfp mask, and iommu_map_atomic() is gone. */
 static inline int xiova_iommu_map(struct iommu_domain *domain,
 				  unsigned long iova, phys_addr_t paddr,
 				  size_t size, int prot, gfp_t gfp)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#if XIOVA_KERNEL_AT_LEAST(6, 3)
 	return iommu_map(domain, iova, paddr, size, prot, gfp);
 #else
 	if (gfpflags_allow_blocking(gfp))
@@ -35,7 +39,7 @@ static inline int xiova_iommu_ops_map(struct iommu_domain *domain,
 				      unsigned long iova, phys_addr_t paddr,
 				      size_t pgsize, int prot, gfp_t gfp)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+#if !XIOVA_KERNEL_AT_LEAST(6, 7)
 	if (domain->ops->map)
 		return domain->ops->map(domain, iova, paddr, pgsize, prot, gfp);
 #endif
@@ -43,14 +47,14 @@ static inline int xiova_iommu_ops_map(struct iommu_domain *domain,
 }
 
 /* 6.10: dma_map_ops.alloc_pages is renamed alloc_pages_op. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if XIOVA_KERNEL_AT_LEAST(6, 10)
 #define XIOVA_DMA_OPS_ALLOC_PAGES	alloc_pages_op
 #else
 #define XIOVA_DMA_OPS_ALLOC_PAGES	alloc_pages
 #endif
 
 /* 6.10: __assign_str() takes the field only: __string() named the source. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if XIOVA_KERNEL_AT_LEAST(6, 10)
 #define xiova_assign_str(field, src)	__assign_str(field)
 #else
 #define xiova_assign_str(field, src)	__assign_str(field, src)
@@ -64,7 +68,7 @@ static inline int xiova_iommu_ops_map(struct iommu_domain *domain,
  */
 static inline bool xiova_dev_clear_dma_iommu(struct device *dev)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && IS_ENABLED(CONFIG_IOMMU_DMA)
+#if XIOVA_KERNEL_AT_LEAST(6, 12) && IS_ENABLED(CONFIG_IOMMU_DMA)
 	bool was = dev->dma_iommu;
 
 	dev->dma_iommu = false;
@@ -76,7 +80,7 @@ static inline bool xiova_dev_clear_dma_iommu(struct device *dev)
 
 static inline void xiova_dev_restore_dma_iommu(struct device *dev, bool was)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && IS_ENABLED(CONFIG_IOMMU_DMA)
+#if XIOVA_KERNEL_AT_LEAST(6, 12) && IS_ENABLED(CONFIG_IOMMU_DMA)
 	dev->dma_iommu = was;
 #endif
 }

@@ -546,6 +546,7 @@ void xiova_dma_sum_stats(struct xiova_dma_dev *dd, struct xiova_dma_stats *sum)
 		sum->map_bytes += s->map_bytes;
 		sum->unmap_bytes += s->unmap_bytes;
 		sum->map_errors += s->map_errors;
+		sum->bad_unmaps += s->bad_unmaps;
 		sum->syncs += s->syncs;
 		sum->iotlb_syncs += s->iotlb_syncs;
 		sum->fq_queued += s->fq_queued;

@@ -53,6 +53,9 @@ static_assert(!(XIOVA_DMA_FQ_SIZE & (XIOVA_DMA_FQ_SIZE - 1)) &&
  * @map_bytes:		bytes mapped (as the caller asked, before alignment)
  * @unmap_bytes:	bytes unmapped
  * @map_errors:		mappings refused (no IOVA, IOMMU mapping failed)
+ * @bad_unmaps:		unmaps of handles that were not (wholly) mapped:
+ *			refused, or counted in @unmaps with the IOVA kept
+ *			out of reuse
  * @syncs:		sync_single/sync_sg calls
  * @iotlb_syncs:	IOTLB syncs of strict unmaps
  * @fq_queued:		IOVAs put on a flush queue
@@ -64,6 +67,7 @@ struct xiova_dma_stats {
 	u64 map_bytes;
 	u64 unmap_bytes;
 	u64 map_errors;
+	u64 bad_unmaps;
 	u64 syncs;
 	u64 iotlb_syncs;
 	u64 fq_queued;

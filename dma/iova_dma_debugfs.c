@@ -161,6 +161,7 @@ static int xiova_dma_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "map_bytes %llu\n", s.map_bytes);
 	seq_printf(m, "unmap_bytes %llu\n", s.unmap_bytes);
 	seq_printf(m, "map_errors %llu\n", s.map_errors);
+	seq_printf(m, "bad_unmaps %llu\n", s.bad_unmaps);
 	seq_printf(m, "syncs %llu\n", s.syncs);
 	seq_printf(m, "iotlb_syncs %llu\n", s.iotlb_syncs);
 	seq_printf(m, "fq_queued %llu\n", s.fq_queued);

@@ -60,6 +60,8 @@ static dma_addr_t xiova_dma_alloc_iova(struct xiova_dma_dev *dd, struct device *
 	struct xiova_domain *iovad = &dd->iovad;
 	unsigned long shift = xiova_shift(iovad);
 	unsigned long pages = size >> shift;
+	/* Once: a type change may clear it meanwhile. */
+	struct xiova_dma_fq *fq = READ_ONCE(dd->fq);
 	unsigned long pfn = 0;
 
 	dma_limit = min_not_zero(dma_limit, dev->bus_dma_limit);
@@ -72,8 +74,8 @@ static dma_addr_t xiova_dma_alloc_iova(struct xiova_dma_dev *dd, struct device *
 	if (!pfn)
 		pfn = xiova_alloc_fast(iovad, pages, dma_limit >> shift, true);
 	/* Unmapped ranges may be waiting in a flush queue: have them back. */
-	if (!pfn && READ_ONCE(dd->fq)) {
-		xiova_dma_fq_reclaim(READ_ONCE(dd->fq));
+	if (!pfn && fq) {
+		xiova_dma_fq_reclaim(fq);
 		pfn = xiova_alloc_fast(iovad, pages, dma_limit >> shift, true);
 	}
 	return (dma_addr_t)pfn << shift;
@@ -144,11 +146,14 @@ static bool xiova_dma_unmap_piece(struct xiova_dma_dev *dd,
  * An unmap of an address that was not (wholly) mapped: whatever was
  * undone is flushed, and the IOVA is kept out of reuse rather than freed
  * on a guess. A queued gather carries no range (the IOMMU driver expects
- * a full flush), so the flush is a full one then.
+ * a full flush), so the flush is a full one then. It still counts as an
+ * unmap, or the device would look busy (live mappings) for ever.
  */
 static void xiova_dma_unmap_failed(struct xiova_dma_dev *dd,
 				   struct iommu_iotlb_gather *gather)
 {
+	this_cpu_add(dd->stats->unmaps, 1);
+	this_cpu_add(dd->stats->bad_unmaps, 1);
 	if (!gather->queued) {
 		iommu_iotlb_sync(dd->domain, gather);
 		return;
@@ -201,14 +206,46 @@ static dma_addr_t xiova_dma_map_phys(struct device *dev, phys_addr_t phys,
 	return iova;
 }
 
+/*
+ * dma-iommu's check before an unmap: a handle outside the IOVA space, or
+ * whose first page is not mapped (unmapped twice, never mapped), is not
+ * given to the IOMMU driver. 6.1's intel-iommu reports a full unmap of
+ * absent entries, so the IOVA would be freed twice and two buffers would
+ * share it; beyond the domain's width it hits a BUG_ON.
+ */
+static bool xiova_dma_handle_mapped(struct xiova_dma_dev *dd,
+				    dma_addr_t handle, size_t size)
+{
+	const struct iommu_domain_geometry *geo = &dd->domain->geometry;
+	dma_addr_t first = (dma_addr_t)dd->iovad.start_pfn << xiova_shift(&dd->iovad);
+	dma_addr_t last;
+
+	if (!size || check_add_overflow(handle, (dma_addr_t)size - 1, &last))
+		return false;
+	if (handle < first ||
+	    (geo->force_aperture &&
+	     (handle < geo->aperture_start || last > geo->aperture_end)))
+		return false;
+	return iommu_iova_to_phys(dd->domain, handle);
+}
+
 static void xiova_dma_unmap(struct device *dev, dma_addr_t dma_handle, size_t size)
 {
 	struct xiova_dma_dev *dd;
 
 	xiova_dma_read_lock();
 	dd = xiova_dma_lookup(dev);
-	if (!WARN_ON_ONCE(!dd))
+	if (WARN_ON_ONCE(!dd)) {
+		xiova_dma_read_unlock();
+		return;
+	}
+	if (likely(xiova_dma_handle_mapped(dd, dma_handle, size))) {
 		xiova_dma_unmap_bytes(dd, dma_handle, size);
+	} else {
+		this_cpu_add(dd->stats->bad_unmaps, 1);
+		dev_warn_ratelimited(dev, "unmap of %pad+%zu refused: not mapped\n",
+				     &dma_handle, size);
+	}
 	xiova_dma_read_unlock();
 }
 

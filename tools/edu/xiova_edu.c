@@ -24,6 +24,10 @@
  *   results  counters since probe, one "name value" per line
  *   fault    write "1": DMA from a bus address that was just unmapped,
  *            which an IOMMU reports as a translation fault
+ *   misuse   write "double-unmap" or "error-unmap": a mistake of a driver,
+ *            made on purpose, that the DMA layer must refuse without harm,
+ *            see xedu_misuse(); -EIO if it did harm, -ENOMEM. Only for a
+ *            DMA layer that refuses quietly: dma-iommu WARNs.
  *   bench    write "N KIND [BATCH]", then read the result from the same
  *            open file: the cost of the DMA API's map and unmap calls
  *            alone, see xedu_bench_run(); no transfer is made. N is
@@ -854,6 +858,102 @@ static const struct file_operations xedu_fault_fops = {
 };
 
 /*
+ * A page unmapped twice, then two pages mapped: a DMA layer that freed the
+ * first IOVA twice hands both the same bus address, and one buffer's DMA
+ * would land in the other. Nothing stays mapped.
+ */
+static int xedu_double_unmap(struct xedu *edu)
+{
+	struct device *dev = xedu_dev(edu);
+	dma_addr_t addr[3];
+	void *buf[3];
+	int i, ret = 0;
+
+	for (i = 0; i < 3; i++) {
+		buf[i] = kzalloc(PAGE_SIZE, GFP_KERNEL);
+		addr[i] = DMA_MAPPING_ERROR;
+	}
+	if (!buf[0] || !buf[1] || !buf[2]) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	addr[0] = dma_map_single(dev, buf[0], PAGE_SIZE, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, addr[0])) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	dev_info(dev, "misuse: unmapping %pad twice on purpose\n", &addr[0]);
+	dma_unmap_single(dev, addr[0], PAGE_SIZE, DMA_TO_DEVICE);
+	dma_unmap_single(dev, addr[0], PAGE_SIZE, DMA_TO_DEVICE);
+	for (i = 1; i < 3; i++) {
+		addr[i] = dma_map_single(dev, buf[i], PAGE_SIZE, DMA_TO_DEVICE);
+		if (dma_mapping_error(dev, addr[i]))
+			ret = -ENOMEM;
+	}
+	if (!ret && addr[1] == addr[2]) {
+		dev_err(dev, "misuse: two live mappings share bus address %pad\n",
+			&addr[1]);
+		ret = -EIO;
+		/* One IOVA: undone once. */
+		addr[2] = DMA_MAPPING_ERROR;
+	}
+	for (i = 1; i < 3; i++)
+		if (!dma_mapping_error(dev, addr[i]))
+			dma_unmap_single(dev, addr[i], PAGE_SIZE, DMA_TO_DEVICE);
+out:
+	for (i = 0; i < 3; i++)
+		kfree(buf[i]);
+	return ret;
+}
+
+/**
+ * xedu_misuse() - make a driver's DMA API mistake on purpose
+ * @edu: the device
+ * @what: "double-unmap" (see xedu_double_unmap()) or "error-unmap", an
+ *	  unmap of the error handle DMA_MAPPING_ERROR
+ *
+ * Return: 0, -EINVAL for another @what, -ENOMEM, -EIO when two live
+ * mappings got one bus address.
+ */
+static int xedu_misuse(struct xedu *edu, const char *what)
+{
+	if (sysfs_streq(what, "double-unmap"))
+		return xedu_double_unmap(edu);
+	if (!sysfs_streq(what, "error-unmap"))
+		return -EINVAL;
+	dev_info(xedu_dev(edu), "misuse: unmapping DMA_MAPPING_ERROR on purpose\n");
+	dma_unmap_page(xedu_dev(edu), DMA_MAPPING_ERROR, PAGE_SIZE, DMA_TO_DEVICE);
+	return 0;
+}
+
+static ssize_t xedu_misuse_write(struct file *file, const char __user *ubuf,
+				 size_t len, loff_t *ppos)
+{
+	struct xedu *edu = file->private_data;
+	char what[16];
+	int ret;
+
+	if (!len || len >= sizeof(what))
+		return -EINVAL;
+	if (copy_from_user(what, ubuf, len))
+		return -EFAULT;
+	what[len] = '\0';
+	ret = mutex_lock_killable(&edu->lock);
+	if (ret)
+		return ret;
+	ret = READ_ONCE(edu->removing) ? -ENODEV : xedu_misuse(edu, what);
+	mutex_unlock(&edu->lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations xedu_misuse_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= xedu_misuse_write,
+	.llseek	= noop_llseek,
+};
+
+/*
  * The bench file times the DMA API's map and unmap calls on the device,
  * as the kernel's dma_map_benchmark does, for single pages and for
  * scatterlists; the device itself does nothing. Maps and unmaps go in
@@ -1370,6 +1470,7 @@ static int xedu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	debugfs_create_file("results", 0400, edu->dir, edu,
 			    &xedu_results_fops);
 	debugfs_create_file("fault", 0200, edu->dir, edu, &xedu_fault_fops);
+	debugfs_create_file("misuse", 0200, edu->dir, edu, &xedu_misuse_fops);
 	debugfs_create_file("bench", 0600, edu->dir, edu, &xedu_bench_fops);
 
 	dev_info(dev, "edu %u.%u, %d-bit DMA\n", ident >> 24,

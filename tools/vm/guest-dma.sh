@@ -106,6 +106,42 @@ stat_of() {
 	awk -v k="$2" '$1 == k { print $2 }' "$D/$1/stats"
 }
 
+# misuse_in_types: a driver's mistakes, in every type, on the first edu
+# device. A double unmap must not give two live mappings one IOVA (6.1's
+# intel-iommu reports absent entries as unmapped), and an unmap of
+# DMA_MAPPING_ERROR must not reach the IOMMU driver (its BUG_ON beyond the
+# domain's width); both are refused, counted in bad_unmaps, leave nothing
+# mapped, and the device's DMA goes on. Leaves the device bound, in DMA.
+misuse_in_types() {
+	for _mt in $TYPES; do
+		unbind "$EDU"
+		if ! _ee=$(write_err "$D/$EDU/type" "$_mt") || ! bind "$EDU" xiova_edu; then
+			xt_fail "misuse-$_mt" "cannot bind $EDU in $_mt: $_ee"
+			continue
+		fi
+		_mb=$(stat_of "$EDU" bad_unmaps)
+		_mdir=$(edu_dir "$EDU") || _mdir=/nonexistent
+		_mwhy=''
+		for _mw in double-unmap error-unmap; do
+			_ee=$(write_err "$_mdir/misuse" "$_mw") ||
+				_mwhy="$_mwhy $_mw: ${_ee:-failed};"
+		done
+		_md=$(($(stat_of "$EDU" bad_unmaps) - _mb))
+		[ "$_md" -eq 2 ] || _mwhy="$_mwhy bad_unmaps +$_md, expected +2;"
+		[ "$(stat_of "$EDU" live_mappings)" -eq 0 ] ||
+			_mwhy="$_mwhy $(stat_of "$EDU" live_mappings) mappings left;"
+		_edu_run_check 4 || _mwhy="$_mwhy then: $_edu_why"
+		if [ -z "$_mwhy" ]; then
+			xt_pass "misuse-$_mt"
+		else
+			xt_fail "misuse-$_mt" "$_mwhy"
+		fi
+	done
+	unbind "$EDU"
+	write_err "$D/$EDU/type" DMA >/dev/null
+	bind "$EDU" xiova_edu
+}
+
 # ------------------------------------------------------------- devices
 
 find_devices() {
@@ -483,6 +519,7 @@ main() {
 	expect_ok edu-strict-for-fault "$D/$EDU/type" DMA
 	bind "$EDU" xiova_edu
 	edu_fault edu-fault
+	misuse_in_types
 	type_cycles
 	detach_all
 	unload
