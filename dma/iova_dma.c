@@ -85,17 +85,40 @@ static s64 xiova_dma_live_mappings(struct xiova_dma_dev *dd)
 	return sum.maps - sum.unmaps;
 }
 
+/* A PCI address, "dddd:bb:ss.f" with any number of hex digits per field. */
+static int xiova_dma_parse_bdf(const char *bdf, unsigned int *domain,
+			       unsigned int *bus, unsigned int *devfn)
+{
+	unsigned int slot, fn;
+	char tail;
+
+	if (sscanf(bdf, "%x:%x:%x.%x%c", domain, bus, &slot, &fn, &tail) != 4 ||
+	    *domain > 0xffff || *bus > 0xff || slot > 0x1f || fn > 7)
+		return -EINVAL;
+	*devfn = PCI_DEVFN(slot, fn);
+	return 0;
+}
+
+/* @bdf as pci_name() spells it ("0:0:3.0" is "0000:00:03.0"), into @name. */
+static int xiova_dma_canonical_bdf(const char *bdf, char name[XIOVA_DMA_BDF_LEN])
+{
+	unsigned int domain, bus, devfn;
+
+	if (xiova_dma_parse_bdf(bdf, &domain, &bus, &devfn))
+		return -EINVAL;
+	snprintf(name, XIOVA_DMA_BDF_LEN, "%04x:%02x:%02x.%x", domain, bus,
+		 PCI_SLOT(devfn), PCI_FUNC(devfn));
+	return 0;
+}
+
 /* The device at "dddd:bb:ss.f" with a reference, or an ERR_PTR. */
 static struct pci_dev *xiova_dma_get_pdev(const char *bdf)
 {
-	unsigned int domain, bus, slot, fn;
-	char tail;
+	unsigned int domain, bus, devfn;
 
-	if (sscanf(bdf, "%x:%x:%x.%x%c", &domain, &bus, &slot, &fn, &tail) != 4 ||
-	    domain > 0xffff || bus > 0xff || slot > 0x1f || fn > 7)
+	if (xiova_dma_parse_bdf(bdf, &domain, &bus, &devfn))
 		return ERR_PTR(-EINVAL);
-	return pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(slot, fn)) ?:
-	       ERR_PTR(-ENODEV);
+	return pci_get_domain_bus_and_slot(domain, bus, devfn) ?: ERR_PTR(-ENODEV);
 }
 
 static int xiova_dma_count_dev(struct device *dev, void *data)
@@ -155,6 +178,17 @@ static int xiova_dma_reserve_regions(struct xiova_dma_dev *dd)
 
 		if (!region->length)
 			continue;
+		/*
+		 * dma-iommu maps the MSI doorbell of such a region through an
+		 * MSI cookie on the domain, which a module cannot install: the
+		 * device's MSIs would fault.
+		 */
+		if (region->type == IOMMU_RESV_SW_MSI) {
+			pci_err(dd->pdev, "the group has a software MSI region: not supported by %s\n",
+				KBUILD_MODNAME);
+			ret = -EOPNOTSUPP;
+			break;
+		}
 		if (!xiova_reserve(&dd->iovad, xiova_pfn(&dd->iovad, region->start),
 				   xiova_pfn(&dd->iovad, end))) {
 			ret = -ENOMEM;
@@ -292,6 +326,12 @@ static int xiova_dma_attachable(struct pci_dev *pdev, struct iommu_group **group
 		pci_err(pdev, "untrusted device: needs bounce buffers, which %s does not do\n",
 			KBUILD_MODNAME);
 		return -EPERM;
+	}
+	/* dma-iommu's cache maintenance for these is not reimplemented. */
+	if (!dev_is_dma_coherent(&pdev->dev)) {
+		pci_err(pdev, "DMA is not cache-coherent: not supported by %s\n",
+			KBUILD_MODNAME);
+		return -EOPNOTSUPP;
 	}
 	group = iommu_group_get(&pdev->dev);
 	if (!group) {
@@ -436,15 +476,17 @@ static void xiova_dma_release(struct xiova_dma_dev *dd)
  */
 int xiova_dma_detach(const char *bdf)
 {
-	struct pci_dev *pdev = xiova_dma_get_pdev(bdf);
+	char name[XIOVA_DMA_BDF_LEN];
+	struct pci_dev *pdev;
 	struct xiova_dma_dev *dd;
 	int ret = -ENOENT;
 
-	if (PTR_ERR_OR_ZERO(pdev) == -EINVAL)
+	if (xiova_dma_canonical_bdf(bdf, name))
 		return -EINVAL;
+	pdev = xiova_dma_get_pdev(name);
 	mutex_lock(&xiova_dma_attach_mutex);
 	mutex_lock(&xiova_dma_mutex);
-	dd = xiova_dma_find_name(bdf);
+	dd = xiova_dma_find_name(name);
 	if (dd) {
 		device_lock(&dd->pdev->dev);
 		ret = xiova_dma_unlink_locked(dd);

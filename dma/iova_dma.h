@@ -37,6 +37,9 @@ enum xiova_dma_type {
 	XIOVA_DMA_NR_TYPES,
 };
 
+/* "dddd:bb:ss.f" and its NUL. */
+#define XIOVA_DMA_BDF_LEN		13
+
 /* Geometry of the two lazy modes, as dma-iommu and its single-queue mode. */
 #define XIOVA_DMA_FQ_SIZE		256
 #define XIOVA_DMA_FQ_TIMEOUT_MS		10

@@ -62,6 +62,9 @@ static ssize_t xiova_dma_attach_write(struct file *file, const char __user *ubuf
 	char buf[XIOVA_DMA_CMD_MAX], *line, *bdf, *name;
 	int ret;
 
+	/* As iommu_group_store_type() asks of a group type write. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	ret = xiova_dma_get_cmd(buf, ubuf, count);
 	if (ret)
 		return ret;
@@ -80,6 +83,9 @@ static ssize_t xiova_dma_detach_write(struct file *file, const char __user *ubuf
 	char buf[XIOVA_DMA_CMD_MAX];
 	int ret;
 
+	/* As iommu_group_store_type() asks of a group type write. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	ret = xiova_dma_get_cmd(buf, ubuf, count);
 	if (ret)
 		return ret;
@@ -120,6 +126,9 @@ static ssize_t xiova_dma_type_write(struct file *file, const char __user *ubuf,
 	char buf[XIOVA_DMA_CMD_MAX];
 	int ret;
 
+	/* As iommu_group_store_type() asks of a group type write. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	ret = xiova_dma_get_cmd(buf, ubuf, count);
 	if (ret)
 		return ret;

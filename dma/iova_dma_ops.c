@@ -268,9 +268,10 @@ static dma_addr_t xiova_dma_map_resource(struct device *dev, phys_addr_t phys,
 					 size_t size, enum dma_data_direction dir,
 					 unsigned long attrs)
 {
+	/* MMIO is never cached, whatever the device's coherency: as dma-iommu. */
 	return xiova_dma_map_phys(dev, phys, size,
-				  xiova_dma_prot(dev, dir, attrs) | IOMMU_MMIO,
-				  dma_get_mask(dev));
+				  (xiova_dma_prot(dev, dir, attrs) & ~IOMMU_CACHE) |
+				  IOMMU_MMIO, dma_get_mask(dev));
 }
 
 /*
