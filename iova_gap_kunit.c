@@ -422,6 +422,27 @@ static void xiova_gap_aligned_search_is_logarithmic(struct kunit *test)
 	xg_check(test, iovad);
 }
 
+/*
+ * Sizes above XIOVA_FIT_MAX are pruned on the saturated aligned-fit data
+ * and on the gap sizes: still never past a fit.
+ */
+static void xiova_gap_huge_aligned_requests(struct kunit *test)
+{
+	struct xiova_domain *iovad = xg_domain(test, 1);
+	const unsigned long limit = XIOVA_ANCHOR - 1;
+	const unsigned long sizes[] = { 1UL << 61, (1UL << 60) + 1, 1UL << 60 };
+	const unsigned long expect[] = { 6UL << 61, 7UL << 61, 11UL << 60 };
+	unsigned long i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		KUNIT_EXPECT_EQ(test, xg_reference(iovad, sizes[i], limit, true),
+				expect[i]);
+		KUNIT_EXPECT_EQ(test, xg_alloc(iovad, sizes[i], limit, true),
+				expect[i]);
+		xg_check(test, iovad);
+	}
+}
+
 static struct kunit_case xiova_gap_cases[] = {
 	KUNIT_CASE(xiova_gap_highest_fit_above_last),
 	KUNIT_CASE(xiova_gap_small_hole_above_large_gap),
@@ -432,6 +453,7 @@ static struct kunit_case xiova_gap_cases[] = {
 			 xg_rand_gen_params),
 	KUNIT_CASE(xiova_gap_search_is_logarithmic),
 	KUNIT_CASE(xiova_gap_aligned_search_is_logarithmic),
+	KUNIT_CASE(xiova_gap_huge_aligned_requests),
 	{}
 };
 
