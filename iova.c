@@ -557,9 +557,10 @@ int xiova_check_tree(struct xiova_domain *iovad)
 			goto out;
 		}
 		if (!xiova_gap_check_node(iovad, iova, prev)) {
-			pr_err("domain %d: range [%#lx, %#lx] has gap %lu max %lu, wrong\n",
+			pr_err("domain %d: range [%#lx, %#lx] has gap %lu max %lu fit %lu, wrong\n",
 			       iovad->id, iova->pfn_lo, iova->pfn_hi,
-			       iova->gap, iova->max_gap);
+			       iova->gap, iova->max_gap,
+			       (unsigned long)iova->max_fit);
 			goto out;
 		}
 		prev = iova;

@@ -21,6 +21,12 @@
 
 /* Reserved with xiova_reserve(): never handed out, merged with neighbours. */
 #define XIOVA_F_RESERVED	BIT(0)
+/* Bits of &struct xiova.flags; the internal flags are BIT(1) and BIT(2). */
+#define XIOVA_FLAG_BITS		4
+/* Bits of &struct xiova.max_fit: the rest of the word. */
+#define XIOVA_FIT_BITS		(BITS_PER_LONG - XIOVA_FLAG_BITS)
+/* The largest &struct xiova.max_fit can hold. */
+#define XIOVA_FIT_MAX		(~0UL >> XIOVA_FLAG_BITS)
 
 /**
  * struct xiova - one allocated or reserved range of a domain
@@ -28,18 +34,22 @@
  * @pfn_hi:	highest pfn of the range (inclusive)
  * @pfn_lo:	lowest pfn of the range
  * @flags:	XIOVA_F_* bits
+ * @max_fit:	largest size that some @gap of this node's subtree holds
+ *		starting on a multiple of the size rounded up to a power of
+ *		two, saturated at %XIOVA_FIT_MAX
  * @gap:	free pfns between the range below (or the domain's start
  *		pfn) and this one
  * @max_gap:	largest @gap in this node's subtree
  *
- * The two gap words keep the node at 64 bytes, the size the cache-aligned
- * node cache gives it anyway.
+ * @max_fit shares a word with @flags so that the node stays at 64 bytes,
+ * the size the cache-aligned node cache gives it anyway.
  */
 struct xiova {
 	struct rb_node	node;
 	unsigned long	pfn_hi;
 	unsigned long	pfn_lo;
-	unsigned long	flags;
+	unsigned long	flags:XIOVA_FLAG_BITS;
+	unsigned long	max_fit:XIOVA_FIT_BITS;
 	unsigned long	gap;
 	unsigned long	max_gap;
 };

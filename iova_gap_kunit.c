@@ -196,6 +196,7 @@ struct xg_rand {
 	struct rnd_state	rnd;
 	struct xiova		*live[XG_SLOTS];
 	struct xiova_domain	*iovad;
+	bool			aligned;
 };
 
 static u32 xg_rnd(struct xg_rand *r, u32 n)
@@ -203,15 +204,39 @@ static u32 xg_rnd(struct xg_rand *r, u32 n)
 	return prandom_u32_state(&r->rnd) % n;
 }
 
-/* One allocation, checked against the reference before it is made. */
+/* The bound the search must keep in a tree of @nodes nodes. */
+static unsigned int xg_visit_bound(unsigned long nodes)
+{
+	return 6 * (ilog2(nodes) + 1);
+}
+
+/*
+ * One allocation, checked against the reference before it is made. The
+ * search itself is run first and counted: whatever the tree looks like,
+ * it must stay within the logarithmic bound (Documentation/design.rst).
+ */
 static void xg_rand_alloc(struct kunit *test, struct xg_rand *r, int slot)
 {
 	struct xiova_domain *iovad = r->iovad;
 	unsigned long size = 1 + (xg_rnd(r, 4) ? xg_rnd(r, 40) : xg_rnd(r, 600));
 	unsigned long limit = iovad->start_pfn + xg_rnd(r, XG_SPACE);
-	bool aligned = xg_rnd(r, 2);
+	bool aligned = r->aligned || xg_rnd(r, 2);
 	unsigned long expect = xg_reference(iovad, size, limit, aligned);
+	unsigned long flags, pfn = 0;
+	unsigned int visits;
 	struct xiova *iova;
+
+	spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+	if (!xiova_gap_find_counted(iovad, size, limit + 1,
+				    xg_align_mask(size, aligned), &pfn, &visits))
+		pfn = 0;
+	spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+	KUNIT_EXPECT_EQ_MSG(test, pfn, expect, "size %lu limit %lu aligned %d",
+			    size, limit, aligned);
+	KUNIT_EXPECT_LE_MSG(test, visits,
+			    xg_visit_bound(iovad->tree_nodes + 1),
+			    "size %lu limit %lu aligned %d", size, limit,
+			    aligned);
 
 	/* The kernel's 32-bit fast-fail refuses before any search. */
 	if (size >= iovad->max32_alloc_size)
@@ -229,24 +254,50 @@ static void xg_rand_alloc(struct kunit *test, struct xg_rand *r, int slot)
 	r->live[slot] = iova;
 }
 
+/*
+ * Reservations of a few pfns, or in the aligned run single pfns at 5 mod
+ * 8, which leave gaps long enough for sizes up to 4 that hold no aligned
+ * fit of them.
+ */
 static void xg_rand_reserve(struct xg_rand *r, int slot)
 {
 	unsigned long lo = xg_rnd(r, XG_SPACE + r->iovad->start_pfn);
+	unsigned long hi = lo + xg_rnd(r, 8);
 
-	r->live[slot] = xiova_reserve(r->iovad, lo, lo + xg_rnd(r, 8));
+	if (r->aligned) {
+		lo = (lo & ~7UL) + 5;
+		hi = lo;
+	}
+	r->live[slot] = xiova_reserve(r->iovad, lo, hi);
 	/* A merge may return a range another slot holds already. */
 	for (int i = 0; i < XG_SLOTS && r->live[slot]; i++)
 		if (i != slot && r->live[i] == r->live[slot])
 			r->live[slot] = NULL;
 }
 
+static const bool xg_rand_aligned[] = { false, true };
+
+static void xg_rand_desc(const bool *aligned, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s",
+		 *aligned ? "aligned" : "mixed");
+}
+
+KUNIT_ARRAY_PARAM(xg_rand, xg_rand_aligned, xg_rand_desc);
+
+/*
+ * Random allocations, frees and reservations, every allocation checked
+ * against the reference: half of them aligned, or in the aligned run all
+ * of them, with more reservations to fragment the space.
+ */
 static void xiova_gap_randomised_against_reference(struct kunit *test)
 {
 	struct xg_rand *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	int op, slot;
 
 	KUNIT_ASSERT_NOT_NULL(test, r);
-	prandom_seed_state(&r->rnd, 0x9a95);
+	r->aligned = *(const bool *)test->param_value;
+	prandom_seed_state(&r->rnd, r->aligned ? 0x9a96 : 0x9a95);
 	r->iovad = xg_domain(test, 1 + xg_rnd(r, 64));
 
 	for (op = 0; op < XG_OPS; op++) {
@@ -254,7 +305,7 @@ static void xiova_gap_randomised_against_reference(struct kunit *test)
 		if (r->live[slot]) {
 			__xiova_free(r->iovad, r->live[slot]);
 			r->live[slot] = NULL;
-		} else if (!xg_rnd(r, 16)) {
+		} else if (!xg_rnd(r, r->aligned ? 3 : 16)) {
 			xg_rand_reserve(r, slot);
 		} else {
 			xg_rand_alloc(test, r, slot);
@@ -276,7 +327,7 @@ static void xiova_gap_search_is_logarithmic(struct kunit *test)
 {
 	struct xiova_domain *iovad = xg_domain(test, 1);
 	const unsigned long n = 20000, top = 4 * n + 1002;
-	unsigned long i, pfn, flags, bound = 6 * (ilog2(n) + 1);
+	unsigned long i, pfn, flags, bound = xg_visit_bound(n);
 	unsigned int visits;
 	struct xiova *found;
 
@@ -309,14 +360,100 @@ static void xiova_gap_search_is_logarithmic(struct kunit *test)
 	xg_check(test, iovad);
 }
 
+/*
+ * Single-pfn ranges at 8i and 8i + 5 leave gaps of 4 and 2 pfns: every
+ * gap of 4 passes a prune on size alone for 3 or 4 pfns, but none holds 3
+ * or 4 pfns starting on a multiple of 4. Only the gap at the bottom, 1 to
+ * 7, does. A search pruning on size alone visits every node on the way
+ * down to it; the aligned-fit data must lead it there in O(log n).
+ */
+static void xiova_gap_aligned_search_is_logarithmic(struct kunit *test)
+{
+	struct xiova_domain *iovad = xg_domain(test, 1);
+	const unsigned long n = 4096, top = 8 * n + 8;
+	static const unsigned long sizes[] = { 3, 4 };
+	const unsigned long limits[] = { top, top / 2 + 3 };
+	unsigned long i, j, k, pfn, flags, bound;
+	unsigned int visits;
+	struct xiova *found;
+
+	for (i = 1; i <= n; i++) {
+		KUNIT_ASSERT_NOT_NULL(test, xiova_reserve(iovad, 8 * i, 8 * i));
+		KUNIT_ASSERT_NOT_NULL(test,
+				      xiova_reserve(iovad, 8 * i + 5, 8 * i + 5));
+	}
+	xg_check(test, iovad);
+	bound = xg_visit_bound(iovad->tree_nodes + 1);
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		for (j = 0; j < ARRAY_SIZE(limits); j++) {
+			/* xg_reference() takes the inclusive limit. */
+			KUNIT_ASSERT_EQ(test, xg_reference(iovad, sizes[i],
+							   limits[j] - 1, true),
+					4UL);
+			spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+			found = xiova_gap_find_counted(iovad, sizes[i],
+						       limits[j],
+						       xg_align_mask(sizes[i],
+								     true),
+						       &pfn, &visits);
+			spin_unlock_irqrestore(&iovad->iova_rbtree_lock,
+					       flags);
+			KUNIT_ASSERT_NOT_NULL(test, found);
+			KUNIT_EXPECT_EQ(test, pfn, 4UL);
+			KUNIT_EXPECT_LE_MSG(test, visits, bound,
+					    "size %lu limit %lu, %lu nodes",
+					    sizes[i], limits[j],
+					    iovad->tree_nodes + 1);
+		}
+	}
+
+	/* Take the bottom gap: now nothing below the limit fits at all. */
+	KUNIT_ASSERT_EQ(test, xg_alloc(iovad, 4, top - 1, true), 4UL);
+	for (k = 0; k < ARRAY_SIZE(sizes); k++) {
+		spin_lock_irqsave(&iovad->iova_rbtree_lock, flags);
+		found = xiova_gap_find_counted(iovad, sizes[k], top,
+					       xg_align_mask(sizes[k], true),
+					       &pfn, &visits);
+		spin_unlock_irqrestore(&iovad->iova_rbtree_lock, flags);
+		KUNIT_EXPECT_NULL(test, found);
+		KUNIT_EXPECT_LE(test, visits, bound);
+	}
+	xg_check(test, iovad);
+}
+
+/*
+ * Sizes above XIOVA_FIT_MAX are pruned on the saturated aligned-fit data
+ * and on the gap sizes: still never past a fit.
+ */
+static void xiova_gap_huge_aligned_requests(struct kunit *test)
+{
+	struct xiova_domain *iovad = xg_domain(test, 1);
+	const unsigned long limit = XIOVA_ANCHOR - 1;
+	const unsigned long sizes[] = { 1UL << 61, (1UL << 60) + 1, 1UL << 60 };
+	const unsigned long expect[] = { 6UL << 61, 7UL << 61, 11UL << 60 };
+	unsigned long i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		KUNIT_EXPECT_EQ(test, xg_reference(iovad, sizes[i], limit, true),
+				expect[i]);
+		KUNIT_EXPECT_EQ(test, xg_alloc(iovad, sizes[i], limit, true),
+				expect[i]);
+		xg_check(test, iovad);
+	}
+}
+
 static struct kunit_case xiova_gap_cases[] = {
 	KUNIT_CASE(xiova_gap_highest_fit_above_last),
 	KUNIT_CASE(xiova_gap_small_hole_above_large_gap),
 	KUNIT_CASE(xiova_gap_alignment_skips_misaligned_gap),
 	KUNIT_CASE(xiova_gap_limit_inside_gap),
 	KUNIT_CASE(xiova_gap_start_pfn_and_low_reservation),
-	KUNIT_CASE(xiova_gap_randomised_against_reference),
+	KUNIT_CASE_PARAM(xiova_gap_randomised_against_reference,
+			 xg_rand_gen_params),
 	KUNIT_CASE(xiova_gap_search_is_logarithmic),
+	KUNIT_CASE(xiova_gap_aligned_search_is_logarithmic),
+	KUNIT_CASE(xiova_gap_huge_aligned_requests),
 	{}
 };
 

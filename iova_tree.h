@@ -17,6 +17,12 @@
 /* Internal node flag: a teardown audit found the range in a magazine. */
 #define XIOVA_F_AUDITED		BIT(2)
 
+/* Every flag fits in the bits &struct xiova.max_fit leaves to them. */
+static_assert((XIOVA_F_RESERVED | XIOVA_F_CACHED | XIOVA_F_AUDITED) >>
+	      XIOVA_FLAG_BITS == 0);
+/* The aligned-fit data shares a word: the node is still a cache line. */
+static_assert(sizeof(struct xiova) == 8 * sizeof(unsigned long));
+
 /* Fault injection for tests: fail the next N tree node allocations. */
 extern atomic_t xiova_fail_node_allocs;
 

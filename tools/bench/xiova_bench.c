@@ -1107,7 +1107,7 @@ static int w4_thread(void *arg)
 }
 
 static int bench_w4(struct bench_dom *d, struct bench_args *a,
-		    struct bench_out *o)
+		    struct bench_out *o, int (*thread)(void *))
 {
 	struct w4_job *j;
 	int ret = -ENOMEM;
@@ -1124,7 +1124,7 @@ static int bench_w4(struct bench_dom *d, struct bench_args *a,
 	j->samples = kvmalloc_array(j->iters, sizeof(u64), GFP_KERNEL);
 	if (!j->pfn || !j->size || !j->samples)
 		goto out;
-	ret = bench_run_on(BENCH_CPU, w4_thread, j);
+	ret = bench_run_on(BENCH_CPU, thread, j);
 	if (ret)
 		goto out;
 	bench_put(o, "live=%llu\niters=%u\nsetup_ns=%llu\nmax_ns=%llu\n",
@@ -1137,6 +1137,92 @@ out:
 	kvfree(j->pfn);
 	kfree(j);
 	return ret;
+}
+
+/*
+ * W4a: aligned sizes above the caches, in a tree whose gaps are all large
+ * enough and all misaligned: single-pfn live ranges at 64i and 64i + 37
+ * right below the 48-bit limit leave gaps of 36 and 26 pfns, and no
+ * multiple of 64 is free in any of them, so 33 to 36 granules aligned to
+ * 64 fit only below the lowest range.
+ */
+
+static const u16 w4a_sizes[] = { 33, 34, 35, 36 };
+
+#define W4A_STRIDE		64UL
+#define W4A_SECOND		37UL
+
+/*
+ * One live pfn at @pfn: both allocators give the highest free pfn at or
+ * below the limit, which is @pfn itself while it is free.
+ */
+static unsigned long bd_alloc_at(struct bench_dom *d, unsigned long pfn)
+{
+	struct xiova *xiova;
+	struct iova *iova;
+
+	if (d->stock) {
+		iova = alloc_iova(&d->sd, 1, pfn, false);
+		return iova ? iova->pfn_lo : 0;
+	}
+	xiova = xiova_alloc(&d->xd, 1, pfn, false);
+	return xiova ? xiova->pfn_lo : 0;
+}
+
+static __always_inline int w4a_run(struct w4_job *j, const bool stock)
+{
+	unsigned long i, k, pfn, size, base;
+	u64 t0, t1;
+
+	if (!j->live || DIV_ROUND_UP(j->live, 2) >= BENCH_LIMIT64 / W4A_STRIDE)
+		return -EINVAL;
+	/* Both pfns of every stride, from the top down. */
+	base = BENCH_LIMIT64 + 1 - W4A_STRIDE * DIV_ROUND_UP(j->live, 2);
+	t0 = ktime_get_ns();
+	for (i = 0; i < j->live; i++) {
+		k = j->live - 1 - i;
+		pfn = base + W4A_STRIDE * (k / 2) + (k % 2 ? W4A_SECOND : 0);
+		j->pfn[k] = bd_alloc_at(j->d, pfn);
+		if (j->pfn[k] != pfn)
+			return j->pfn[k] ? -EIO : -ENOSPC;
+		if (!((i + 1) % BENCH_BATCH) && bench_yield())
+			return -EINTR;
+	}
+	j->setup_ns = ktime_get_ns() - t0;
+
+	for (j->n = 0; j->n < j->iters; j->n++) {
+		/*
+		 * Churn, untimed, as in W4: a range freed and allocated again
+		 * at its pfn moves the cached node into the ranges.
+		 */
+		k = bench_rand(&j->rng) % j->live;
+		bd_free(j->d, j->pfn[k]);
+		if (bd_alloc_at(j->d, j->pfn[k]) != j->pfn[k])
+			return -EIO;
+
+		size = w4a_sizes[bench_rand(&j->rng) % ARRAY_SIZE(w4a_sizes)];
+		t0 = ktime_get_ns();
+		pfn = bd_alloc_fast(j->d, stock, size, BENCH_LIMIT64, true);
+		if (unlikely(!pfn))
+			return -ENOSPC;
+		bd_free_fast(j->d, stock, pfn, size);
+		t1 = ktime_get_ns();
+		if (unlikely(pfn >= base))
+			return -EIO;
+		j->samples[j->n] = t1 - t0;
+		j->total_ns += t1 - t0;
+		j->max_ns = max(j->max_ns, t1 - t0);
+		if (bench_yield())
+			return -EINTR;
+	}
+	return 0;
+}
+
+static int w4a_thread(void *arg)
+{
+	struct w4_job *j = arg;
+
+	return j->d->stock ? w4a_run(j, true) : w4a_run(j, false);
 }
 
 /* W5: requests limited to 32 bits when that window is full */
@@ -1739,7 +1825,8 @@ static int bench_execute(char *line, struct bench_out *o)
 		return bench_w6(stock, &a, o);
 
 	if (strcmp(workload, "w1") && strcmp(workload, "w2") &&
-	    strcmp(workload, "w4") && strcmp(workload, "w5"))
+	    strcmp(workload, "w4") && strcmp(workload, "w4a") &&
+	    strcmp(workload, "w5"))
 		return -EINVAL;
 	d = bench_dom_create(stock);
 	if (IS_ERR(d))
@@ -1749,7 +1836,9 @@ static int bench_execute(char *line, struct bench_out *o)
 	else if (!strcmp(workload, "w2"))
 		ret = bench_w2(d, a.ms ?: 2000, a.bursts, a.seed, o);
 	else if (!strcmp(workload, "w4"))
-		ret = bench_w4(d, &a, o);
+		ret = bench_w4(d, &a, o, w4_thread);
+	else if (!strcmp(workload, "w4a"))
+		ret = bench_w4(d, &a, o, w4a_thread);
 	else
 		ret = bench_w5(d, &a, o);
 	bench_dom_destroy(d);
