@@ -33,13 +33,15 @@
 #define MAKE_IT_FAIL	"/proc/self/make-it-fail"
 
 static int fail_fd = -1;
+static const char *cycle_dom = "fc0";
+static long cycles = 100;
 static long create_ok, create_enomem, alloc_ok, alloc_enospc;
 static long burst_ok, burst_enospc, burst_enomem;
 
 static void set_fail(bool on)
 {
 	if (pwrite(fail_fd, on ? "1" : "0", 1, 0) != 1) {
-		printf("# writing " MAKE_IT_FAIL ": %s\n", strerror(errno));
+		diag("writing " MAKE_IT_FAIL ": %s", strerror(errno));
 		exit(KSFT_FAIL);
 	}
 }
@@ -119,43 +121,60 @@ static bool run_cycle(int fd, const char *dom, int i)
 	return true;
 }
 
-int main(int argc, char **argv)
+FIXTURE(fault_cycles) {
+	int fd;
+};
+
+FIXTURE_SETUP(fault_cycles)
 {
-	const char *dom = "fc0";
-	long cycles = 100, i;
-	int fd, opt;
+	self->fd = xc_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open " XC_CTL ": %s",
+				      strerror(-self->fd));
+}
+
+FIXTURE_TEARDOWN(fault_cycles)
+{
+	xc_cmd(self->fd, NULL, 0, "destroy %s", cycle_dom);
+	close(self->fd);
+}
+
+/* The last diagnostic line, "# counts: ...", is printed whatever failed. */
+TEST_F(fault_cycles, cycles_fail_cleanly)
+{
 	bool ok = true;
+	long i;
 
-	while ((opt = getopt(argc, argv, "n:")) != -1) {
-		if (opt != 'n') {
-			fprintf(stderr, "usage: fault_cycles [-n CYCLES] [DOMAIN]\n");
-			return KSFT_FAIL;
-		}
-		cycles = atol(optarg);
-	}
-	if (optind < argc)
-		dom = argv[optind];
-
-	xc_require_ctl();
-	fail_fd = open(MAKE_IT_FAIL, O_WRONLY);
-	if (fail_fd < 0)
-		tap_skip_all(MAKE_IT_FAIL " is missing (CONFIG_FAULT_INJECTION)");
-	fd = xc_open();
-	if (fd < 0) {
-		printf("# open " XC_CTL ": %s\n", strerror(-fd));
-		return KSFT_FAIL;
-	}
-	tap_plan(1);
 	for (i = 0; i < cycles && ok; i++)
-		ok = run_cycle(fd, dom, i);
-	xc_cmd(fd, NULL, 0, "destroy %s", dom);
-	tap_result(ok ? TAP_PASS : TAP_FAIL, "cycles_fail_cleanly", NULL);
+		ok = run_cycle(self->fd, cycle_dom, i);
+	EXPECT_TRUE(ok) TH_LOG("cycle %ld failed", i - 1);
 	/* One line: the guest script reads it with one sed. */
 	printf("# counts: cycles=%ld create_ok=%ld create_enomem=%ld", i,
 	       create_ok, create_enomem);
 	printf(" alloc_ok=%ld alloc_enospc=%ld", alloc_ok, alloc_enospc);
 	printf(" burst_ok=%ld burst_enospc=%ld burst_enomem=%ld\n", burst_ok,
 	       burst_enospc, burst_enomem);
-	close(fd);
-	return tap_exit();
+	fflush(stdout);
 }
+
+static void check(int argc, char **argv)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "n:")) != -1) {
+		if (opt != 'n') {
+			fprintf(stderr, "usage: fault_cycles [-n CYCLES] [DOMAIN]\n");
+			exit(KSFT_FAIL);
+		}
+		cycles = atol(optarg);
+	}
+	if (optind < argc)
+		cycle_dom = argv[optind];
+	xc_require_ctl();
+	fail_fd = open(MAKE_IT_FAIL, O_WRONLY);
+	if (fail_fd < 0)
+		xc_skip_all(MAKE_IT_FAIL " is missing (CONFIG_FAULT_INJECTION)");
+	/* A cycle takes well under a second, even on a debug kernel. */
+	xc_set_timeouts(300 + 2 * (int)(cycles > 0 ? cycles : 0));
+}
+
+XC_HARNESS_MAIN(check)
