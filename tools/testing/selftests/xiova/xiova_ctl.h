@@ -27,7 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef XC_ROOT
 #define XC_ROOT		"/sys/kernel/debug/xiova"
+#endif
 #define XC_CTL		XC_ROOT "/test/ctl"
 #define XC_DOMAINS	XC_ROOT "/domains"
 #define XC_MAG_SIZE	127
