@@ -725,6 +725,7 @@ TEST_F_TIMEOUT(ops, replies, TIMEOUT)
 	EXPECT_TRUE(xc_expect(fd, ENOENT, "find ops0 0x12345"));
 	n = read(fd, reply, sizeof(reply));
 	EXPECT_EQ(0, n) TH_LOG("read after a failed find returned %zd", n);
+	reply[0] = '\0';
 	EXPECT_EQ(0, xc_cmd(fd, reply, sizeof(reply), "check ops0"));
 	EXPECT_STREQ("", reply) TH_LOG("check replied, expected no reply");
 	/* Replies belong to the open file. */
@@ -771,7 +772,7 @@ TEST_F_TIMEOUT(ops, destroy, TIMEOUT)
 	/* Other domains are untouched: give them ranges and magazines. */
 	ASSERT_TRUE(alloc_exact(fd, "alloc", "ops0", 4, LIMIT, 0, 4, 1, &pfn));
 	self->held0++;
-	EXPECT_EQ(0, xc_burst(fd, "ops1", 200, 2, 1, NULL, NULL));
+	EXPECT_EQ(0, xc_burst(fd, "ops0", 200, 2, 1, NULL, NULL));
 	EXPECT_TRUE(step_ok("ops0", self->held0));
 	/* Domains with live ranges and magazines go with everything in them. */
 	EXPECT_TRUE(xc_expect(fd, 0, "destroy ops0"));
