@@ -35,8 +35,12 @@
 static int fail_fd = -1;
 static const char *cycle_dom = "fc0";
 static long cycles = 100;
-static long create_ok, create_enomem, alloc_ok, alloc_enospc;
-static long burst_ok, burst_enospc, burst_enomem;
+
+/* What the commands of the cycles answered. */
+struct fc_counts {
+	long create_ok, create_enomem, alloc_ok, alloc_enospc;
+	long burst_ok, burst_enospc, burst_enomem;
+};
 
 static void set_fail(bool on)
 {
@@ -57,7 +61,7 @@ static int faulty(int fd, char *reply, size_t size, const char *cmd)
 	return ret;
 }
 
-static bool run_cycle(int fd, const char *dom, int i)
+static bool run_cycle(int fd, const char *dom, int i, struct fc_counts *c)
 {
 	char cmd[128], reply[128];
 	int ret, k;
@@ -65,7 +69,7 @@ static bool run_cycle(int fd, const char *dom, int i)
 	snprintf(cmd, sizeof(cmd), "create %s", dom);
 	ret = faulty(fd, NULL, 0, cmd);
 	if (ret == -ENOMEM) {
-		create_enomem++;
+		c->create_enomem++;
 		ret = xc_cmd(fd, NULL, 0, "destroy %s", dom);
 		if (ret != -ENOENT) {
 			fail("run %d: create failed with ENOMEM but destroy answered %s",
@@ -78,16 +82,16 @@ static bool run_cycle(int fd, const char *dom, int i)
 		fail("run %d: create -> %s", i, strerror(-ret));
 		return false;
 	}
-	create_ok++;
+	c->create_ok++;
 
 	for (k = 0; k < 4; k++) {
 		snprintf(cmd, sizeof(cmd), "%s %s %d 0xffffffff 1",
 			 k < 3 ? "alloc_fast" : "alloc", dom, 1 << k);
 		ret = faulty(fd, reply, sizeof(reply), cmd);
 		if (!ret) {
-			alloc_ok++;
+			c->alloc_ok++;
 		} else if (ret == -ENOSPC) {
-			alloc_enospc++;
+			c->alloc_enospc++;
 		} else {
 			fail("run %d: '%s' -> %s", i, cmd, strerror(-ret));
 			return false;
@@ -97,11 +101,11 @@ static bool run_cycle(int fd, const char *dom, int i)
 	snprintf(cmd, sizeof(cmd), "burst %s 30 2", dom);
 	ret = faulty(fd, reply, sizeof(reply), cmd);
 	if (!ret) {
-		burst_ok++;
+		c->burst_ok++;
 	} else if (ret == -ENOSPC) {
-		burst_enospc++;
+		c->burst_enospc++;
 	} else if (ret == -ENOMEM) {
-		burst_enomem++;
+		c->burst_enomem++;
 	} else {
 		fail("run %d: '%s' -> %s", i, cmd, strerror(-ret));
 		return false;
@@ -123,6 +127,7 @@ static bool run_cycle(int fd, const char *dom, int i)
 
 FIXTURE(fault_cycles) {
 	int fd;
+	struct fc_counts c;
 };
 
 FIXTURE_SETUP(fault_cycles)
@@ -145,14 +150,15 @@ TEST_F(fault_cycles, cycles_fail_cleanly)
 	long i;
 
 	for (i = 0; i < cycles && ok; i++)
-		ok = run_cycle(self->fd, cycle_dom, i);
+		ok = run_cycle(self->fd, cycle_dom, i, &self->c);
 	EXPECT_TRUE(ok) TH_LOG("cycle %ld failed", i - 1);
 	/* One line: the guest script reads it with one sed. */
 	printf("# counts: cycles=%ld create_ok=%ld create_enomem=%ld", i,
-	       create_ok, create_enomem);
-	printf(" alloc_ok=%ld alloc_enospc=%ld", alloc_ok, alloc_enospc);
-	printf(" burst_ok=%ld burst_enospc=%ld burst_enomem=%ld\n", burst_ok,
-	       burst_enospc, burst_enomem);
+	       self->c.create_ok, self->c.create_enomem);
+	printf(" alloc_ok=%ld alloc_enospc=%ld", self->c.alloc_ok,
+	       self->c.alloc_enospc);
+	printf(" burst_ok=%ld burst_enospc=%ld burst_enomem=%ld\n",
+	       self->c.burst_ok, self->c.burst_enospc, self->c.burst_enomem);
 	fflush(stdout);
 }
 
