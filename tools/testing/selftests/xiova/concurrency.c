@@ -11,52 +11,61 @@
 #define DOM		"cc0"
 #define OPS_PER_CPU	20000
 
-int main(int argc, char **argv)
-{
-	long target = argc > 1 ? atol(argv[1]) : OPS_PER_CPU;
+static long target = OPS_PER_CPU;
+
+FIXTURE(concurrency) {
+	int fd;
 	struct load_shared *sh;
-	double start, secs;
-	bool ok;
-	int fd, n;
+};
 
-	xc_require_ctl();
-	fd = xc_open();
-	if (fd < 0) {
-		printf("# open " XC_CTL ": %s\n", strerror(-fd));
-		return KSFT_FAIL;
-	}
-	xc_cmd(fd, NULL, 0, "destroy " DOM);
-	sh = load_map();
-	if (!sh || xc_cmd(fd, NULL, 0, "create " DOM)) {
-		printf("# cannot create " DOM " or map the shared area\n");
-		return KSFT_FAIL;
-	}
-	tap_plan(4);
+FIXTURE_SETUP(concurrency)
+{
+	self->fd = load_open(DOM, &self->sh);
+	ASSERT_LE(0, self->fd) TH_LOG("setting up " DOM ": %s",
+				      strerror(-self->fd));
+}
 
+FIXTURE_TEARDOWN(concurrency)
+{
+	load_close(self->fd, self->sh, DOM, true);
+}
+
+/*
+ * The steps share the load, so they are one case; each step's checks
+ * follow the log line naming it.
+ */
+TEST_F_TIMEOUT(concurrency, load, 900)
+{
+	struct load_shared *sh = self->sh;
+	double start;
+	int n;
+
+	TH_LOG("step workers_ran");
 	start = now_sec();
 	n = load_start(sh, DOM, target);
-	ok = n > 0 && load_wait(sh, done, 600);
-	secs = now_sec() - start;
+	ASSERT_LT(0, n) TH_LOG("no worker started");
+	EXPECT_TRUE(load_wait(sh, done, 600));
 	diag("%d workers, %ld ops (%ld bursts) in %.2f s", n,
-	     load_total_ops(sh), load_total_bursts(sh), secs);
-	if (ok && load_total_ops(sh) != (long)n * target) {
-		fail("%ld ops done, expected %ld", load_total_ops(sh),
-		     (long)n * target);
-		ok = false;
-	}
-	tap_result(ok && !load_any_failed(sh) ? TAP_PASS : TAP_FAIL,
-		   "workers_ran", NULL);
+	     load_total_ops(sh), load_total_bursts(sh), now_sec() - start);
+	EXPECT_EQ((long)n * target, load_total_ops(sh));
+	EXPECT_FALSE(load_any_failed(sh));
 
-	tap_result(load_check_holdings(sh, fd, DOM) ? TAP_PASS : TAP_FAIL,
-		   "holdings_accounted", NULL);
+	TH_LOG("step holdings_accounted");
+	EXPECT_TRUE(load_check_holdings(sh, self->fd, DOM));
 
-	tap_result(load_finish(sh) ? TAP_PASS : TAP_FAIL, "workers_freed_all",
-		   NULL);
+	TH_LOG("step workers_freed_all");
+	EXPECT_TRUE(load_finish(sh));
 
-	tap_result(load_check_empty(fd, DOM) ? TAP_PASS : TAP_FAIL,
-		   "domain_empty_after_flush", NULL);
-
-	xc_cmd(fd, NULL, 0, "destroy " DOM);
-	close(fd);
-	return tap_exit();
+	TH_LOG("step domain_empty_after_flush");
+	EXPECT_TRUE(load_check_empty(self->fd, DOM));
 }
+
+/* concurrency [OPS_PER_CPU] */
+static void check(int argc, char **argv)
+{
+	if (argc > 1)
+		target = atol(argv[1]);
+	xc_require_ctl();
+}
+
+XC_HARNESS_MAIN(check)

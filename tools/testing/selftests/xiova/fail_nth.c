@@ -21,7 +21,12 @@
  * Exit status 0 when the write was done (whatever it returned), 1 on a
  * usage or setup error.
  */
-#include "xiova_ctl.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
 

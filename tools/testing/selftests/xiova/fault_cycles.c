@@ -33,13 +33,19 @@
 #define MAKE_IT_FAIL	"/proc/self/make-it-fail"
 
 static int fail_fd = -1;
-static long create_ok, create_enomem, alloc_ok, alloc_enospc;
-static long burst_ok, burst_enospc, burst_enomem;
+static const char *cycle_dom = "fc0";
+static long cycles = 100;
+
+/* What the commands of the cycles answered. */
+struct fc_counts {
+	long create_ok, create_enomem, alloc_ok, alloc_enospc;
+	long burst_ok, burst_enospc, burst_enomem;
+};
 
 static void set_fail(bool on)
 {
 	if (pwrite(fail_fd, on ? "1" : "0", 1, 0) != 1) {
-		printf("# writing " MAKE_IT_FAIL ": %s\n", strerror(errno));
+		diag("writing " MAKE_IT_FAIL ": %s", strerror(errno));
 		exit(KSFT_FAIL);
 	}
 }
@@ -55,7 +61,7 @@ static int faulty(int fd, char *reply, size_t size, const char *cmd)
 	return ret;
 }
 
-static bool run_cycle(int fd, const char *dom, int i)
+static bool run_cycle(int fd, const char *dom, int i, struct fc_counts *c)
 {
 	char cmd[128], reply[128];
 	int ret, k;
@@ -63,7 +69,7 @@ static bool run_cycle(int fd, const char *dom, int i)
 	snprintf(cmd, sizeof(cmd), "create %s", dom);
 	ret = faulty(fd, NULL, 0, cmd);
 	if (ret == -ENOMEM) {
-		create_enomem++;
+		c->create_enomem++;
 		ret = xc_cmd(fd, NULL, 0, "destroy %s", dom);
 		if (ret != -ENOENT) {
 			fail("run %d: create failed with ENOMEM but destroy answered %s",
@@ -76,16 +82,16 @@ static bool run_cycle(int fd, const char *dom, int i)
 		fail("run %d: create -> %s", i, strerror(-ret));
 		return false;
 	}
-	create_ok++;
+	c->create_ok++;
 
 	for (k = 0; k < 4; k++) {
 		snprintf(cmd, sizeof(cmd), "%s %s %d 0xffffffff 1",
 			 k < 3 ? "alloc_fast" : "alloc", dom, 1 << k);
 		ret = faulty(fd, reply, sizeof(reply), cmd);
 		if (!ret) {
-			alloc_ok++;
+			c->alloc_ok++;
 		} else if (ret == -ENOSPC) {
-			alloc_enospc++;
+			c->alloc_enospc++;
 		} else {
 			fail("run %d: '%s' -> %s", i, cmd, strerror(-ret));
 			return false;
@@ -95,11 +101,11 @@ static bool run_cycle(int fd, const char *dom, int i)
 	snprintf(cmd, sizeof(cmd), "burst %s 30 2", dom);
 	ret = faulty(fd, reply, sizeof(reply), cmd);
 	if (!ret) {
-		burst_ok++;
+		c->burst_ok++;
 	} else if (ret == -ENOSPC) {
-		burst_enospc++;
+		c->burst_enospc++;
 	} else if (ret == -ENOMEM) {
-		burst_enomem++;
+		c->burst_enomem++;
 	} else {
 		fail("run %d: '%s' -> %s", i, cmd, strerror(-ret));
 		return false;
@@ -119,43 +125,62 @@ static bool run_cycle(int fd, const char *dom, int i)
 	return true;
 }
 
-int main(int argc, char **argv)
+FIXTURE(fault_cycles) {
+	int fd;
+	struct fc_counts c;
+};
+
+FIXTURE_SETUP(fault_cycles)
 {
-	const char *dom = "fc0";
-	long cycles = 100, i;
-	int fd, opt;
+	self->fd = xc_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open " XC_CTL ": %s",
+				      strerror(-self->fd));
+}
+
+FIXTURE_TEARDOWN(fault_cycles)
+{
+	xc_cmd(self->fd, NULL, 0, "destroy %s", cycle_dom);
+	close(self->fd);
+}
+
+/* The last diagnostic line, "# counts: ...", is printed whatever failed. */
+TEST_F(fault_cycles, cycles_fail_cleanly)
+{
 	bool ok = true;
+	long i;
+
+	for (i = 0; i < cycles && ok; i++)
+		ok = run_cycle(self->fd, cycle_dom, i, &self->c);
+	EXPECT_TRUE(ok) TH_LOG("cycle %ld failed", i - 1);
+	/* One line: the guest script reads it with one sed. */
+	printf("# counts: cycles=%ld create_ok=%ld create_enomem=%ld", i,
+	       self->c.create_ok, self->c.create_enomem);
+	printf(" alloc_ok=%ld alloc_enospc=%ld", self->c.alloc_ok,
+	       self->c.alloc_enospc);
+	printf(" burst_ok=%ld burst_enospc=%ld burst_enomem=%ld\n",
+	       self->c.burst_ok, self->c.burst_enospc, self->c.burst_enomem);
+	fflush(stdout);
+}
+
+static void check(int argc, char **argv)
+{
+	int opt;
 
 	while ((opt = getopt(argc, argv, "n:")) != -1) {
 		if (opt != 'n') {
 			fprintf(stderr, "usage: fault_cycles [-n CYCLES] [DOMAIN]\n");
-			return KSFT_FAIL;
+			exit(KSFT_FAIL);
 		}
 		cycles = atol(optarg);
 	}
 	if (optind < argc)
-		dom = argv[optind];
-
+		cycle_dom = argv[optind];
 	xc_require_ctl();
 	fail_fd = open(MAKE_IT_FAIL, O_WRONLY);
 	if (fail_fd < 0)
-		tap_skip_all(MAKE_IT_FAIL " is missing (CONFIG_FAULT_INJECTION)");
-	fd = xc_open();
-	if (fd < 0) {
-		printf("# open " XC_CTL ": %s\n", strerror(-fd));
-		return KSFT_FAIL;
-	}
-	tap_plan(1);
-	for (i = 0; i < cycles && ok; i++)
-		ok = run_cycle(fd, dom, i);
-	xc_cmd(fd, NULL, 0, "destroy %s", dom);
-	tap_result(ok ? TAP_PASS : TAP_FAIL, "cycles_fail_cleanly", NULL);
-	/* One line: the guest script reads it with one sed. */
-	printf("# counts: cycles=%ld create_ok=%ld create_enomem=%ld", i,
-	       create_ok, create_enomem);
-	printf(" alloc_ok=%ld alloc_enospc=%ld", alloc_ok, alloc_enospc);
-	printf(" burst_ok=%ld burst_enospc=%ld burst_enomem=%ld\n", burst_ok,
-	       burst_enospc, burst_enomem);
-	close(fd);
-	return tap_exit();
+		xc_skip_all(MAKE_IT_FAIL " is missing (CONFIG_FAULT_INJECTION)");
+	/* A cycle takes well under a second, even on a debug kernel. */
+	xc_set_timeouts(300 + 2 * (int)(cycles > 0 ? cycles : 0));
 }
+
+XC_HARNESS_MAIN(check)

@@ -179,14 +179,89 @@ static void __noreturn print_usage(void)
 	exit(KSFT_FAIL);
 }
 
-int main(int argc, char **argv)
+/* The options, read before the harness forks the case. */
+static const char *dom = "fl0";
+static double secs = 10;
+static bool keep;
+
+FIXTURE(fault_load) {
+	int fd;
+	struct load_shared *sh;
+};
+
+FIXTURE_SETUP(fault_load)
+{
+	counts = mmap(NULL, sizeof(*counts) * LOAD_MAX_WORKERS,
+		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, counts);
+	self->fd = load_open(dom, &self->sh);
+	ASSERT_LE(0, self->fd) TH_LOG("setting up %s: %s", dom,
+				      strerror(-self->fd));
+}
+
+/* With -k the domain stays, magazines full, for the caller to destroy. */
+FIXTURE_TEARDOWN(fault_load)
+{
+	load_close(self->fd, self->sh, dom, !keep);
+}
+
+/*
+ * The steps share the load, so they are one case; each step's checks
+ * follow the log line naming it. The last diagnostic line, "# counts:
+ * ...", is printed whatever failed.
+ */
+TEST_F(fault_load, load)
 {
 	long alloc_enospc, burst_enospc, repins;
-	const char *dom = "fl0";
-	double secs = 10, start;
-	struct load_shared *sh;
-	bool keep = false, ok, mid;
-	int fd, n, opt;
+	struct load_shared *sh = self->sh;
+	double start;
+	bool ran;
+	int n;
+
+	TH_LOG("step holdings_accounted_midway");
+	start = now_sec();
+	n = load_fork(sh, dom, fl_worker);
+	ASSERT_LT(0, n) TH_LOG("no worker started");
+	ran = fl_run_until(sh, start + secs / 2);
+	EXPECT_TRUE(ran);
+	/* Halfway: the workers hold still with partly filled magazines. */
+	if (ran) {
+		EXPECT_TRUE(load_pause(sh));
+		EXPECT_TRUE(load_check_holdings(sh, self->fd, dom));
+	}
+	load_resume(sh);
+
+	TH_LOG("step workers_ran");
+	if (ran)
+		EXPECT_TRUE(fl_run_until(sh, start + secs));
+	LOAD_SET(sh->stop, 1);
+	EXPECT_TRUE(load_wait(sh, done, 600));
+	diag("%d workers, %ld ops (%ld bursts) in %.2f s", n,
+	     load_total_ops(sh), load_total_bursts(sh), now_sec() - start);
+	EXPECT_FALSE(load_any_failed(sh));
+
+	TH_LOG("step holdings_accounted");
+	EXPECT_TRUE(load_check_holdings(sh, self->fd, dom));
+
+	TH_LOG("step workers_freed_all");
+	EXPECT_TRUE(load_finish(sh));
+
+	if (keep) {
+		TH_LOG("step only_cached_left");
+		EXPECT_TRUE(fl_check_cached_only(self->fd, dom));
+	} else {
+		TH_LOG("step domain_empty_after_flush");
+		EXPECT_TRUE(load_check_empty(self->fd, dom));
+	}
+	fl_totals(sh, &alloc_enospc, &burst_enospc, &repins);
+	diag("counts: ops=%ld bursts=%ld alloc_enospc=%ld burst_enospc=%ld repins=%ld",
+	     load_total_ops(sh), load_total_bursts(sh), alloc_enospc,
+	     burst_enospc, repins);
+}
+
+static void check(int argc, char **argv)
+{
+	int opt;
 
 	while ((opt = getopt(argc, argv, "eks:")) != -1) {
 		switch (opt) {
@@ -207,61 +282,9 @@ int main(int argc, char **argv)
 		dom = argv[optind++];
 	if (optind != argc || secs <= 0)
 		print_usage();
-
 	xc_require_ctl();
-	fd = xc_open();
-	if (fd < 0) {
-		printf("# open " XC_CTL ": %s\n", strerror(-fd));
-		return KSFT_FAIL;
-	}
-	xc_cmd(fd, NULL, 0, "destroy %s", dom);
-	sh = load_map();
-	counts = mmap(NULL, sizeof(*counts) * LOAD_MAX_WORKERS,
-		      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!sh || counts == MAP_FAILED ||
-	    xc_cmd(fd, NULL, 0, "create %s", dom)) {
-		printf("# cannot create %s or map the shared areas\n", dom);
-		return KSFT_FAIL;
-	}
-	tap_plan(5);
-
-	start = now_sec();
-	n = load_fork(sh, dom, fl_worker);
-	ok = n > 0 && fl_run_until(sh, start + secs / 2);
-
-	/* Halfway: the workers hold still with partly filled magazines. */
-	mid = ok && load_pause(sh);
-	mid = mid && load_check_holdings(sh, fd, dom);
-	load_resume(sh);
-	tap_result(mid ? TAP_PASS : TAP_FAIL, "holdings_accounted_midway",
-		   NULL);
-
-	ok = ok && fl_run_until(sh, start + secs);
-	LOAD_SET(sh->stop, 1);
-	ok = load_wait(sh, done, 600) && ok;
-	fl_totals(sh, &alloc_enospc, &burst_enospc, &repins);
-	diag("%d workers, %ld ops (%ld bursts) in %.2f s", n,
-	     load_total_ops(sh), load_total_bursts(sh), now_sec() - start);
-	tap_result(ok && !load_any_failed(sh) ? TAP_PASS : TAP_FAIL,
-		   "workers_ran", NULL);
-
-	tap_result(load_check_holdings(sh, fd, dom) ? TAP_PASS : TAP_FAIL,
-		   "holdings_accounted", NULL);
-
-	tap_result(load_finish(sh) ? TAP_PASS : TAP_FAIL, "workers_freed_all",
-		   NULL);
-
-	if (keep) {
-		tap_result(fl_check_cached_only(fd, dom) ? TAP_PASS : TAP_FAIL,
-			   "only_cached_left", NULL);
-	} else {
-		tap_result(load_check_empty(fd, dom) ? TAP_PASS : TAP_FAIL,
-			   "domain_empty_after_flush", NULL);
-		xc_cmd(fd, NULL, 0, "destroy %s", dom);
-	}
-	diag("counts: ops=%ld bursts=%ld alloc_enospc=%ld burst_enospc=%ld repins=%ld",
-	     load_total_ops(sh), load_total_bursts(sh), alloc_enospc,
-	     burst_enospc, repins);
-	close(fd);
-	return tap_exit();
+	/* The load, the final wait for the workers, and time to check. */
+	xc_set_timeouts((int)secs + 600 + 300);
 }
+
+XC_HARNESS_MAIN(check)

@@ -11,8 +11,6 @@
 #define DOM		"hp0"
 #define CPU1_ONLINE	"/sys/devices/system/cpu/cpu1/online"
 
-static bool cpu1_offlined;
-
 static int cpu1_state(void)
 {
 	char buf[16];
@@ -20,12 +18,6 @@ static int cpu1_state(void)
 	if (xc_read_file(CPU1_ONLINE, buf, sizeof(buf)) < 0)
 		return -1;
 	return atoi(buf);
-}
-
-static void restore_cpu1(void)
-{
-	if (cpu1_offlined)
-		xc_write_file(CPU1_ONLINE, "1");
 }
 
 /* Waits until the workers did at least min ops more than before. */
@@ -78,129 +70,117 @@ static int worker_on(struct load_shared *sh, int cpu)
 	return -1;
 }
 
-int main(void)
-{
-	struct xc_stats before, st;
+FIXTURE(hotplug) {
+	int fd;
 	struct load_shared *sh;
-	int fd, n, c, w1, ret;
-	bool ok;
+};
 
-	xc_require_ctl();
-	if (online_cpus() < 2)
-		tap_skip_all("needs at least 2 online CPUs");
-	if (access(CPU1_ONLINE, W_OK))
-		tap_skip_all(CPU1_ONLINE " is absent: CPU 1 cannot go offline");
-	if (cpu1_state() != 1)
-		tap_skip_all("CPU 1 is not online");
-	fd = xc_open();
-	if (fd < 0) {
-		printf("# open " XC_CTL ": %s\n", strerror(-fd));
-		return KSFT_FAIL;
-	}
-	xc_cmd(fd, NULL, 0, "destroy " DOM);
-	sh = load_map();
-	if (!sh || xc_cmd(fd, NULL, 0, "create " DOM)) {
-		printf("# cannot create " DOM " or map the shared area\n");
-		return KSFT_FAIL;
-	}
-	atexit(restore_cpu1);
-	tap_plan(7);
+FIXTURE_SETUP(hotplug)
+{
+	self->fd = load_open(DOM, &self->sh);
+	ASSERT_LE(0, self->fd) TH_LOG("setting up " DOM ": %s",
+				      strerror(-self->fd));
+}
 
-	/* 1: the load runs on every CPU, CPU 1 included. */
+/* CPU 1 comes back whatever happened. */
+FIXTURE_TEARDOWN(hotplug)
+{
+	if (cpu1_state() == 0)
+		xc_write_file(CPU1_ONLINE, "1");
+	load_close(self->fd, self->sh, DOM, true);
+}
+
+/*
+ * The steps share the load and CPU 1's state, so they are one case; each
+ * step's checks follow the log line naming it.
+ */
+TEST_F_TIMEOUT(hotplug, offline_online, 900)
+{
+	struct load_shared *sh = self->sh;
+	struct xc_stats before, st;
+	int n, c, w1, ret;
+	double end;
+
+	TH_LOG("step load_running");
 	n = load_start(sh, DOM, 0);
-	w1 = n > 0 ? worker_on(sh, 1) : -1;
-	ok = w1 >= 0 && load_progresses(sh, 200 * n, 120);
-	while (ok && LOAD_GET(sh->w[w1].ops) < 200 && !load_any_failed(sh))
+	ASSERT_LT(0, n) TH_LOG("no worker started");
+	w1 = worker_on(sh, 1);
+	ASSERT_LE(0, w1) TH_LOG("no worker runs on CPU 1");
+	EXPECT_TRUE(load_progresses(sh, 200 * n, 120));
+	while (LOAD_GET(sh->w[w1].ops) < 200 && !load_any_failed(sh))
 		sleep_ms(10);
-	if (w1 < 0)
-		fail("no worker runs on CPU 1");
-	tap_result(ok && !load_any_failed(sh) ? TAP_PASS : TAP_FAIL,
-		   "load_running", NULL);
+	EXPECT_FALSE(load_any_failed(sh));
 
-	/* 2: CPU 1 goes away under load. */
-	ok = !xc_stats(DOM, &before);
+	TH_LOG("step cpu1_offline");
+	EXPECT_EQ(0, xc_stats(DOM, &before));
 	ret = xc_write_file(CPU1_ONLINE, "0");
-	if (ret) {
-		fail("offlining CPU 1: %s", strerror(-ret));
-		ok = false;
-	} else {
-		cpu1_offlined = true;
-	}
-	if (cpu1_state() != 0 || online_cpus() != n - 1) {
-		fail("CPU 1 state %d, %d CPUs online after offlining it",
-		     cpu1_state(), online_cpus());
-		ok = false;
-	}
-	tap_result(ok ? TAP_PASS : TAP_FAIL, "cpu1_offline", NULL);
+	EXPECT_EQ(0, ret) TH_LOG("offlining CPU 1: %s", strerror(-ret));
+	EXPECT_EQ(0, cpu1_state());
+	EXPECT_EQ(n - 1, online_cpus());
 
-	/* 3: its magazines were drained once in every class. */
-	ok = load_progresses(sh, 100, 60) && !xc_stats(DOM, &st);
-	for (c = 0; ok && c < XC_CLASSES; c++) {
-		if (st.cls[c][XC_DRAINS] != before.cls[c][XC_DRAINS] + 1) {
-			fail("class %d drains %llu -> %llu, expected one more",
-			     c, before.cls[c][XC_DRAINS], st.cls[c][XC_DRAINS]);
-			ok = false;
-		}
-	}
-	tap_result(ok ? TAP_PASS : TAP_FAIL, "drained_every_class", NULL);
+	TH_LOG("step drained_every_class");
+	EXPECT_TRUE(load_progresses(sh, 100, 60));
+	EXPECT_EQ(0, xc_stats(DOM, &st));
+	for (c = 0; c < XC_CLASSES; c++)
+		EXPECT_EQ(before.cls[c][XC_DRAINS] + 1, st.cls[c][XC_DRAINS])
+			TH_LOG("class %d: not drained exactly once", c);
 
 	/*
-	 * 4: with the load holding still, every range is accounted for and
-	 * no class has more loaded or prev magazines than online CPUs.
+	 * With the load holding still, every range is accounted for and no
+	 * class has more loaded or prev magazines than online CPUs.
 	 */
-	ok = load_pause(sh) && load_check_holdings(sh, fd, DOM) &&
-	     !xc_stats(DOM, &st);
-	for (c = 0; ok && c < XC_CLASSES; c++) {
-		if (st.cls[c][XC_LOADED] > (unsigned int)n - 1 ||
-		    st.cls[c][XC_PREV] > (unsigned int)n - 1) {
-			fail("class %d: %llu loaded and %llu prev magazines with %d CPUs online",
-			     c, st.cls[c][XC_LOADED], st.cls[c][XC_PREV], n - 1);
-			ok = false;
-		}
+	TH_LOG("step accounted_while_offline");
+	EXPECT_TRUE(load_pause(sh));
+	EXPECT_TRUE(load_check_holdings(sh, self->fd, DOM));
+	EXPECT_EQ(0, xc_stats(DOM, &st));
+	for (c = 0; c < XC_CLASSES; c++) {
+		EXPECT_GE(n - 1ull, st.cls[c][XC_LOADED])
+			TH_LOG("class %d: loaded magazines with %d CPUs online",
+			       c, n - 1);
+		EXPECT_GE(n - 1ull, st.cls[c][XC_PREV])
+			TH_LOG("class %d: prev magazines with %d CPUs online",
+			       c, n - 1);
 	}
 	diag("offline: %lu tree nodes, %lu cached, depot %llu, cpu_pfns %llu",
 	     st.tree_nodes, xc_cached(&st), st.total[XC_DEPOT],
 	     st.total[XC_CPU_PFNS]);
 	load_resume(sh);
-	tap_result(ok ? TAP_PASS : TAP_FAIL, "accounted_while_offline", NULL);
 
-	/* 5: CPU 1 comes back and its worker goes home to it. */
+	TH_LOG("step cpu1_online");
 	ret = xc_write_file(CPU1_ONLINE, "1");
-	ok = !ret;
-	if (ret)
-		fail("onlining CPU 1: %s", strerror(-ret));
-	else
-		cpu1_offlined = false;
-	ok &= cpu1_state() == 1 && online_cpus() == n;
-	{
-		double end = now_sec() + 60;
+	EXPECT_EQ(0, ret) TH_LOG("onlining CPU 1: %s", strerror(-ret));
+	EXPECT_EQ(1, cpu1_state());
+	EXPECT_EQ(n, online_cpus());
+	end = now_sec() + 60;
+	while (!ret && !LOAD_GET(sh->w[w1].repins) && now_sec() < end)
+		sleep_ms(10);
+	EXPECT_NE(0, LOAD_GET(sh->w[w1].repins))
+		TH_LOG("the worker of CPU 1 could not pin itself to it again");
 
-		while (ok && !LOAD_GET(sh->w[w1].repins) && now_sec() < end)
-			sleep_ms(10);
-		if (ok && !LOAD_GET(sh->w[w1].repins)) {
-			fail("the worker of CPU 1 could not pin itself to it again");
-			ok = false;
-		}
-	}
-	tap_result(ok ? TAP_PASS : TAP_FAIL, "cpu1_online", NULL);
-
-	/* 6: the load goes on, on CPU 1 too. */
-	ok = worker_progresses(sh, w1, 100, 120) &&
-	     load_progresses(sh, 200 * n, 120);
+	TH_LOG("step load_after_online");
+	EXPECT_TRUE(worker_progresses(sh, w1, 100, 120));
+	EXPECT_TRUE(load_progresses(sh, 200 * n, 120));
 	LOAD_SET(sh->stop, 1);
-	ok &= load_wait(sh, done, 120);
+	EXPECT_TRUE(load_wait(sh, done, 120));
 	diag("%d workers, %ld ops, %ld bursts", n, load_total_ops(sh),
 	     load_total_bursts(sh));
-	ok &= load_check_holdings(sh, fd, DOM);
-	tap_result(ok && !load_any_failed(sh) ? TAP_PASS : TAP_FAIL,
-		   "load_after_online", NULL);
+	EXPECT_TRUE(load_check_holdings(sh, self->fd, DOM));
+	EXPECT_FALSE(load_any_failed(sh));
 
-	/* 7: everything freed, flushed, gone. */
-	ok = load_finish(sh);
-	ok &= load_check_empty(fd, DOM);
-	tap_result(ok ? TAP_PASS : TAP_FAIL, "domain_empty_after_flush", NULL);
-
-	xc_cmd(fd, NULL, 0, "destroy " DOM);
-	close(fd);
-	return tap_exit();
+	TH_LOG("step domain_empty_after_flush");
+	EXPECT_TRUE(load_finish(sh));
+	EXPECT_TRUE(load_check_empty(self->fd, DOM));
 }
+
+static void check(int __maybe_unused argc, char __maybe_unused **argv)
+{
+	xc_require_ctl();
+	if (online_cpus() < 2)
+		xc_skip_all("needs at least 2 online CPUs");
+	if (access(CPU1_ONLINE, W_OK))
+		xc_skip_all(CPU1_ONLINE " is absent: CPU 1 cannot go offline");
+	if (cpu1_state() != 1)
+		xc_skip_all("CPU 1 is not online");
+}
+
+XC_HARNESS_MAIN(check)

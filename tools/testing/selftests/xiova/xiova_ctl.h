@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Helpers shared by the xiova selftests: TAP output with kselftest exit
- * codes, the debugfs test-control file (Documentation/testctl.rst) and the
- * per-domain stats file (Documentation/stats.rst).
+ * Helpers shared by the xiova selftests, which are built on the kernel's
+ * kselftest_harness.h: the debugfs test-control file
+ * (Documentation/testctl.rst) and the per-domain stats file
+ * (Documentation/stats.rst).
  *
  * Header only: every test is one C file plus this header.
  */
@@ -26,18 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef XC_ROOT
 #define XC_ROOT		"/sys/kernel/debug/xiova"
+#endif
 #define XC_CTL		XC_ROOT "/test/ctl"
 #define XC_DOMAINS	XC_ROOT "/domains"
 #define XC_MAG_SIZE	127
 #define XC_CLASSES	6
-
-/* kselftest exit codes */
-#define KSFT_PASS	0
-#define KSFT_FAIL	1
-#define KSFT_SKIP	4
-
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #ifndef __printf
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
@@ -45,18 +41,23 @@
 #ifndef __noreturn
 #define __noreturn	__attribute__((noreturn))
 #endif
+#ifndef __maybe_unused
+#define __maybe_unused	__attribute__((unused))
+#endif
 
-/* ------------------------------------------------------------------ TAP */
+/*
+ * The kernel's kselftest harness (tools/testing/selftests/
+ * kselftest_harness.h): the Makefile finds it, see KSFT_DIR there. It
+ * brings ARRAY_SIZE() and the KSFT_* exit codes.
+ */
+#include "kselftest_harness.h"
 
-static int tap_num, tap_passed, tap_failed, tap_skipped;
+/* ---------------------------------------------------------- diagnostics */
 
-static inline void tap_plan(int n)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..%d\n", n);
-}
-
-/* Diagnostics: "# " lines, never mistaken for a result. */
+/*
+ * Diagnostics of the helpers below, which have no _metadata for TH_LOG():
+ * "# " lines, never mistaken for a result.
+ */
 static inline void __printf(1, 2)
 diag(const char *fmt, ...)
 {
@@ -73,52 +74,55 @@ diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* A check that failed: says what, where, and makes the case fail. */
+/* A check of a helper that failed: says what and where. */
 #define fail(fmt, ...) \
 	diag("FAIL %s:%d: " fmt, __func__, __LINE__, ##__VA_ARGS__)
 
-enum tap_result { TAP_PASS, TAP_FAIL, TAP_SKIP };
-
-static inline void tap_result(enum tap_result r, const char *name,
-			      const char *skip_reason)
+/* The whole program is skipped: nothing to run it against. */
+static inline void __printf(1, 2) __noreturn
+xc_skip_all(const char *fmt, ...)
 {
-	tap_num++;
-	switch (r) {
-	case TAP_PASS:
-		tap_passed++;
-		printf("ok %d - %s\n", tap_num, name);
-		break;
-	case TAP_SKIP:
-		tap_skipped++;
-		printf("ok %d - %s # SKIP %s\n", tap_num, name,
-		       skip_reason ? skip_reason : "");
-		break;
-	default:
-		tap_failed++;
-		printf("not ok %d - %s\n", tap_num, name);
-		break;
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	ksft_print_header();
+	ksft_exit_skip("%s\n", reason);
+	exit(KSFT_SKIP);	/* not reached: for the compiler */
+}
+
+/* Every test case of the program may take up to secs seconds. */
+static inline void xc_set_timeouts(int secs)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout = secs;
+}
+
+/*
+ * TEST_HARNESS_MAIN with a check first: check(argc, argv) exits with
+ * KSFT_SKIP when there is nothing to test (6.1's harness counts a case
+ * that calls SKIP() as passed, and its fixture's test still runs after a
+ * SKIP() in FIXTURE_SETUP), and may take options. test_harness_run()
+ * exits with the verdict: KSFT_PASS, or KSFT_FAIL if a case failed.
+ */
+#define XC_HARNESS_MAIN(check)						\
+	static void __attribute__((constructor))			\
+	__constructor_order_last(void)					\
+	{								\
+		if (!__constructor_order)				\
+			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
+	}								\
+	int main(int argc, char **argv)					\
+	{								\
+		check(argc, argv);					\
+		test_harness_run(argc, argv);				\
 	}
-	fflush(stdout);
-}
-
-static inline int tap_exit(void)
-{
-	printf("# totals: pass:%d fail:%d skip:%d\n", tap_passed, tap_failed,
-	       tap_skipped);
-	if (tap_failed)
-		return KSFT_FAIL;
-	if (!tap_passed && tap_skipped)
-		return KSFT_SKIP;
-	return KSFT_PASS;
-}
-
-static inline void __noreturn
-tap_skip_all(const char *reason)
-{
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..0 # SKIP %s\n", reason);
-	exit(KSFT_SKIP);
-}
 
 /* -------------------------------------------------------------- helpers */
 
@@ -285,9 +289,16 @@ static inline int xc_open(void)
 static inline void xc_require_ctl(void)
 {
 	if (getuid() != 0)
-		tap_skip_all("must run as root");
+		xc_skip_all("must run as root");
 	if (access(XC_CTL, F_OK))
-		tap_skip_all(XC_CTL " missing: load xiova and mount debugfs");
+		xc_skip_all(XC_CTL " missing: load xiova and mount debugfs");
+}
+
+/* The check of XC_HARNESS_MAIN() for programs without options. */
+static inline void xc_check_ctl(int __maybe_unused argc,
+				char __maybe_unused **argv)
+{
+	xc_require_ctl();
 }
 
 /*

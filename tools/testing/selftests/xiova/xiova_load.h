@@ -417,8 +417,58 @@ static inline bool load_finish(struct load_shared *sh)
 			     sh->w[i].cpu, status);
 			ok = false;
 		}
+		sh->w[i].pid = 0;
 	}
 	return ok;
+}
+
+/*
+ * A fixture's set-up: the control fd, dom created afresh, the shared
+ * area in *shp. The fd, or -errno.
+ */
+static inline int load_open(const char *dom, struct load_shared **shp)
+{
+	int fd = xc_open(), ret;
+
+	*shp = NULL;
+	if (fd < 0)
+		return fd;
+	xc_cmd(fd, NULL, 0, "destroy %s", dom);
+	*shp = load_map();
+	ret = *shp ? xc_cmd(fd, NULL, 0, "create %s", dom) : -ENOMEM;
+	if (ret) {
+		diag("cannot create %s or map the shared area: %s", dom,
+		     strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/*
+ * Its teardown: workers a failed case left running are killed and
+ * reaped (not yet reaped, their pids cannot have been reused), and dom
+ * is destroyed unless the caller keeps it.
+ */
+static inline void load_close(int fd, struct load_shared *sh,
+			      const char *dom, bool destroy)
+{
+	int i;
+
+	for (i = 0; sh && i < sh->nworkers; i++) {
+		if (sh->w[i].pid <= 0)
+			continue;
+		kill(sh->w[i].pid, SIGKILL);
+		waitpid(sh->w[i].pid, NULL, 0);
+		sh->w[i].pid = 0;
+	}
+	if (sh)
+		munmap(sh, sizeof(*sh));
+	if (fd < 0)
+		return;
+	if (destroy)
+		xc_cmd(fd, NULL, 0, "destroy %s", dom);
+	close(fd);
 }
 
 /* After the workers freed everything: flush, nothing left, tree sound. */
