@@ -453,15 +453,19 @@ static int xiova_dma_unlink_locked(struct xiova_dma_dev *dd)
 	xiova_dev_restore_dma_iommu(dev, dd->old_dma_iommu);
 	set_dma_ops(dev, dd->old_ops);
 	list_del_rcu(&dd->list);
-	iommu_detach_group(dd->domain, dd->group);
 	return 0;
 }
 
+/*
+ * After the grace period no operation that looked @dd up is still mapping
+ * into its domain: only then does the group leave it.
+ */
 static void xiova_dma_release(struct xiova_dma_dev *dd)
 {
 	/* debugfs_remove() waits for file operations still running on @dd. */
 	xiova_dma_debugfs_remove(dd);
 	synchronize_rcu();
+	iommu_detach_group(dd->domain, dd->group);
 	pci_info(dd->pdev, "detached: back to the default IOMMU domain\n");
 	xiova_dma_dev_free(dd);
 	module_put(THIS_MODULE);
