@@ -30,21 +30,34 @@ static void xiova_dma_fq_free_entry(struct xiova_dma_fq *fq,
 	xiova_free_fast(&fq->dd->iovad, e->pfn, e->pages);
 }
 
-/* Frees the entries that a finished flush has covered. */
-static void xiova_dma_fq_ring_reap(struct xiova_dma_fq *fq,
+/*
+ * Entries freed per hold of a ring's lock: a DMA-SQ ring holds 32767, and
+ * freeing them all with interrupts off would cost milliseconds.
+ */
+#define XIOVA_DMA_FQ_REAP_BATCH		256
+
+/*
+ * Frees up to XIOVA_DMA_FQ_REAP_BATCH entries that a finished flush has
+ * covered; true if covered entries remain.
+ */
+static bool xiova_dma_fq_ring_reap(struct xiova_dma_fq *fq,
 				   struct xiova_dma_fq_ring *ring)
 {
 	u64 finished = atomic64_read(&fq->flush_finish);
+	unsigned int n;
 
 	lockdep_assert_held(&ring->lock);
-	while (ring->head != ring->tail) {
+	for (n = 0; ring->head != ring->tail; n++) {
 		struct xiova_dma_fq_entry *e = &ring->entries[ring->head];
 
 		if (e->counter >= finished)
-			break;
+			return false;
+		if (n == XIOVA_DMA_FQ_REAP_BATCH)
+			return true;
 		xiova_dma_fq_free_entry(fq, e);
 		ring->head = (ring->head + 1) & ring->mask;
 	}
+	return false;
 }
 
 /**
@@ -96,15 +109,19 @@ static void xiova_dma_fq_flush_reap(struct xiova_dma_fq *fq, int reason)
 		struct xiova_dma_fq_ring *ring = fq->rings[i];
 		unsigned long flags;
 		unsigned int head;
+		bool more;
 
 		if (!ring)
 			continue;
-		spin_lock_irqsave(&ring->lock, flags);
-		head = ring->head;
-		xiova_dma_fq_ring_reap(fq, ring);
-		if (trace_fq_flush_enabled())
-			freed += xiova_dma_fq_reaped(ring, head);
-		spin_unlock_irqrestore(&ring->lock, flags);
+		/* In batches: interrupts come on between them. */
+		do {
+			spin_lock_irqsave(&ring->lock, flags);
+			head = ring->head;
+			more = xiova_dma_fq_ring_reap(fq, ring);
+			if (trace_fq_flush_enabled())
+				freed += xiova_dma_fq_reaped(ring, head);
+			spin_unlock_irqrestore(&ring->lock, flags);
+		} while (more);
 	}
 	trace_fq_flush(fq, reason, freed);
 }
@@ -154,7 +171,10 @@ void xiova_dma_fq_queue(struct xiova_dma_fq *fq, unsigned long pfn,
 	smp_mb();
 	ring = fq->rings[fq->nr_rings == 1 ? 0 : raw_smp_processor_id()];
 	spin_lock_irqsave(&ring->lock, flags);
-	/* What other CPUs' flushes already covered makes room first. */
+	/*
+	 * What other CPUs' flushes already covered makes room first, a batch
+	 * at a time: the rest goes at later unmaps or at the timer.
+	 */
 	xiova_dma_fq_ring_reap(fq, ring);
 	/*
 	 * Another CPU's flush may be between its start and its finish, which
