@@ -26,12 +26,16 @@ static struct dentry *xiova_dma_dir;
 
 /*
  * Copies a one-line command: printable ASCII, at most one trailing
- * newline, surrounding blanks removed. Anything else is -EINVAL.
+ * newline, surrounding blanks removed. Anything else is -EINVAL; -EPERM
+ * without CAP_SYS_ADMIN.
  */
 static int xiova_dma_get_cmd(char *buf, const char __user *ubuf, size_t count)
 {
 	size_t i;
 
+	/* As iommu_group_store_type() asks of a group type write. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if (!count || count >= XIOVA_DMA_CMD_MAX)
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, count))
@@ -62,9 +66,6 @@ static ssize_t xiova_dma_attach_write(struct file *file, const char __user *ubuf
 	char buf[XIOVA_DMA_CMD_MAX], *line, *bdf, *name;
 	int ret;
 
-	/* As iommu_group_store_type() asks of a group type write. */
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
 	ret = xiova_dma_get_cmd(buf, ubuf, count);
 	if (ret)
 		return ret;
@@ -83,9 +84,6 @@ static ssize_t xiova_dma_detach_write(struct file *file, const char __user *ubuf
 	char buf[XIOVA_DMA_CMD_MAX];
 	int ret;
 
-	/* As iommu_group_store_type() asks of a group type write. */
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
 	ret = xiova_dma_get_cmd(buf, ubuf, count);
 	if (ret)
 		return ret;
@@ -126,9 +124,6 @@ static ssize_t xiova_dma_type_write(struct file *file, const char __user *ubuf,
 	char buf[XIOVA_DMA_CMD_MAX];
 	int ret;
 
-	/* As iommu_group_store_type() asks of a group type write. */
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
 	ret = xiova_dma_get_cmd(buf, ubuf, count);
 	if (ret)
 		return ret;
