@@ -433,6 +433,15 @@ int xiova_dma_attach(const char *bdf, enum xiova_dma_type type)
 	return ret;
 }
 
+/* New operations find the device's earlier ones, and not @dd. */
+static void xiova_dma_unlink(struct xiova_dma_dev *dd)
+{
+	lockdep_assert_held(&xiova_dma_mutex);
+	xiova_dev_restore_dma_iommu(&dd->pdev->dev, dd->old_dma_iommu);
+	set_dma_ops(&dd->pdev->dev, dd->old_ops);
+	list_del_rcu(&dd->list);
+}
+
 /* Unlinks @dd; the caller frees it once nothing can reach it any more. */
 static int xiova_dma_unlink_locked(struct xiova_dma_dev *dd)
 {
@@ -450,9 +459,7 @@ static int xiova_dma_unlink_locked(struct xiova_dma_dev *dd)
 		pci_err(dd->pdev, "%lld mappings are still live: not detaching\n", live);
 		return -EBUSY;
 	}
-	xiova_dev_restore_dma_iommu(dev, dd->old_dma_iommu);
-	set_dma_ops(dev, dd->old_ops);
-	list_del_rcu(&dd->list);
+	xiova_dma_unlink(dd);
 	return 0;
 }
 
@@ -600,6 +607,45 @@ void xiova_dma_sum_stats(struct xiova_dma_dev *dd, struct xiova_dma_stats *sum)
 	}
 }
 
+/*
+ * A device leaving the bus while attached (hot removal, sysfs "remove")
+ * leaves the shim first, so that the group is back on its default domain
+ * before the IOMMU core releases the device and a rescan finds it new.
+ * Its driver is gone by then: what it left mapped can never be unmapped.
+ */
+static void xiova_dma_removed(struct pci_dev *pdev)
+{
+	struct xiova_dma_dev *dd;
+	s64 live = 0;
+
+	mutex_lock(&xiova_dma_attach_mutex);
+	mutex_lock(&xiova_dma_mutex);
+	dd = xiova_dma_find_pdev(pdev);
+	if (dd) {
+		live = xiova_dma_live_mappings(dd);
+		xiova_dma_unlink(dd);
+	}
+	mutex_unlock(&xiova_dma_mutex);
+	if (dd) {
+		if (live)
+			pci_warn(pdev, "removed with %lld mappings live\n", live);
+		xiova_dma_release(dd);
+	}
+	mutex_unlock(&xiova_dma_attach_mutex);
+}
+
+static int xiova_dma_bus_notify(struct notifier_block *nb,
+				unsigned long action, void *data)
+{
+	if (action == BUS_NOTIFY_DEL_DEVICE)
+		xiova_dma_removed(to_pci_dev(data));
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block xiova_dma_bus_nb = {
+	.notifier_call = xiova_dma_bus_notify,
+};
+
 static int __init xiova_dma_init(void)
 {
 	int ret;
@@ -607,13 +653,20 @@ static int __init xiova_dma_init(void)
 	ret = xiova_cache_get();
 	if (ret)
 		return ret;
+	ret = bus_register_notifier(&pci_bus_type, &xiova_dma_bus_nb);
+	if (ret)
+		goto put_cache;
 	ret = xiova_dma_debugfs_init();
-	if (ret) {
-		xiova_cache_put();
-		return ret;
-	}
+	if (ret)
+		goto unregister;
 	pr_info("ready: attach a device through debugfs %s/attach\n", KBUILD_MODNAME);
 	return 0;
+
+unregister:
+	bus_unregister_notifier(&pci_bus_type, &xiova_dma_bus_nb);
+put_cache:
+	xiova_cache_put();
+	return ret;
 }
 
 static void __exit xiova_dma_exit(void)
@@ -621,6 +674,7 @@ static void __exit xiova_dma_exit(void)
 	/* Each attached device holds a module reference: none is left here. */
 	WARN_ON(!list_empty(&xiova_dma_devs));
 	xiova_dma_debugfs_exit();
+	bus_unregister_notifier(&pci_bus_type, &xiova_dma_bus_nb);
 	xiova_cache_put();
 }
 

@@ -142,6 +142,54 @@ misuse_in_types() {
 	bind "$EDU" xiova_edu
 }
 
+# short_bdf BDF: the address with no leading zeros ("0:0:3.0").
+short_bdf() {
+	_sb_ifs=$IFS
+	IFS=':.'
+	# shellcheck disable=SC2086 # split on the separators, on purpose
+	set -- $1
+	IFS=$_sb_ifs
+	printf '%x:%x:%x.%x\n' "0x$1" "0x$2" "0x$3" "0x$4"
+}
+
+# remove_rescan: the first edu device removed from the bus while attached,
+# once unbound and once with its driver bound (the removal unbinds it
+# first), leaves the shim (no debugfs directory, no devices line), comes
+# back new on a rescan, attaches again and works. Then a detach and an
+# attach in the short spelling of its address find it. Leaves it bound.
+remove_rescan() {
+	for _rb in unbound bound; do
+		_rwhy=''
+		[ "$_rb" = unbound ] && unbind "$EDU"
+		echo 1 >"/sys/bus/pci/devices/$EDU/remove"
+		[ ! -e "$D/$EDU" ] || _rwhy="$_rwhy $D/$EDU still there;"
+		! grep -q "^$EDU " "$D/devices" || _rwhy="$_rwhy still in devices;"
+		echo 1 >/sys/bus/pci/rescan
+		_n=0
+		while [ ! -e "/sys/bus/pci/devices/$EDU" ] && [ "$_n" -lt 100 ]; do
+			_n=$((_n + 1))
+			usleep 100000
+		done
+		if ! _ee=$(write_err "$D/attach" "$EDU DMA"); then
+			_rwhy="$_rwhy attach after rescan: $_ee;"
+		elif ! bind "$EDU" xiova_edu; then
+			_rwhy="$_rwhy no bind after rescan;"
+		elif ! _edu_run_check 4; then
+			_rwhy="$_rwhy then: $_edu_why;"
+		fi
+		if [ -z "$_rwhy" ]; then
+			xt_pass "remove-rescan-$_rb"
+		else
+			xt_fail "remove-rescan-$_rb" "$_rwhy"
+		fi
+	done
+	unbind "$EDU"
+	_sb=$(short_bdf "$EDU")
+	expect_ok detach-short-address "$D/detach" "$_sb"
+	expect_ok attach-short-address "$D/attach" "$_sb DMA"
+	bind "$EDU" xiova_edu
+}
+
 # ------------------------------------------------------------- devices
 
 find_devices() {
@@ -520,6 +568,7 @@ main() {
 	bind "$EDU" xiova_edu
 	edu_fault edu-fault
 	misuse_in_types
+	remove_rescan
 	type_cycles
 	detach_all
 	unload
