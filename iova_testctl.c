@@ -252,6 +252,19 @@ static int xt_find_range(struct xt_domain *d, unsigned long pfn,
 }
 
 /*
+ * Logged as the allocator's debug checks log their refusals, so that the
+ * VM tests count a bad free refused here like one refused there; not
+ * ratelimited, or a count after a burst of bad input would miss it.
+ */
+static int xt_refused(struct xt_domain *d, const char *what,
+		      unsigned long pfn, int err)
+{
+	pr_warn("test domain %s: %s of pfn %#lx refused: not handed out as given\n",
+		d->name, what, pfn);
+	return err;
+}
+
+/*
  * Frees report -ENOENT for a pfn that no range handed out by a command
  * holds, so that a test sees its bad free refused; the allocator itself
  * only warns. Any pfn inside the range frees it, as xiova_free() does.
@@ -262,7 +275,7 @@ static int xt_free(struct xt_domain *d, unsigned long *arg, int nargs,
 	unsigned long lo, hi;
 
 	if (!xt_lookup(d, arg[0], &lo, &hi) || !xa_erase(&d->handed_out, lo))
-		return -ENOENT;
+		return xt_refused(d, "free", arg[0], -ENOENT);
 	xiova_free(&d->iovad, lo);
 	return 0;
 }
@@ -274,12 +287,12 @@ static int xt_free_fast(struct xt_domain *d, unsigned long *arg, int nargs,
 	void *entry = xa_load(&d->handed_out, arg[0]);
 
 	if (!entry)
-		return -ENOENT;
+		return xt_refused(d, "fast free", arg[0], -ENOENT);
 	if (!arg[1] || entry != xt_entry(true, arg[1]))
-		return -EINVAL;
+		return xt_refused(d, "fast free", arg[0], -EINVAL);
 	/* Two racing fast frees: only the one that takes the entry frees. */
 	if (xa_cmpxchg(&d->handed_out, arg[0], entry, NULL, 0) != entry)
-		return -ENOENT;
+		return xt_refused(d, "fast free", arg[0], -ENOENT);
 	xiova_free_fast(&d->iovad, arg[0], arg[1]);
 	return 0;
 }

@@ -30,6 +30,8 @@
 #include <linux/overflow.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "iova_dma.h"
 #include "iova_dma_trace.h"
@@ -666,9 +668,13 @@ static struct page *__xiova_dma_alloc(struct device *dev, size_t size,
 
 	/*
 	 * The IOMMU reaches all of memory: zone modifiers would only limit
-	 * us. The pages come first, outside the read section, since @gfp may sleep.
+	 * us. The pages come first, outside the read section, since @gfp may
+	 * sleep. A large block often is not there: that is an answer, not a
+	 * warning.
 	 */
 	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
+	if (order > PAGE_ALLOC_COSTLY_ORDER)
+		gfp |= __GFP_NOWARN;
 	page = alloc_pages_node(dev_to_node(dev), gfp | __GFP_ZERO, order);
 	if (!page)
 		return NULL;
@@ -690,20 +696,179 @@ static void __xiova_dma_free(struct device *dev, size_t size, struct page *page,
 	__free_pages(page, order);
 }
 
+/* The largest block a remapped buffer is built of: 2 MiB, a huge page. */
+#define XIOVA_DMA_REMAP_ORDER_MAX	(21 - PAGE_SHIFT)
+
+/*
+ * @count zeroed pages, in blocks of the largest orders that @order_mask
+ * allows and the allocator has at once, split into single pages: the
+ * way dma-iommu builds a coherent buffer, which needs no large block of
+ * physical memory and rounds only to pages.
+ */
+static struct page **xiova_dma_alloc_page_array(struct device *dev,
+						unsigned int count,
+						unsigned long order_mask,
+						gfp_t gfp)
+{
+	struct page **pages = kvcalloc(count, sizeof(*pages), GFP_KERNEL);
+	unsigned int i = 0, n;
+
+	if (!pages)
+		return NULL;
+	gfp |= __GFP_NOWARN | __GFP_ZERO;
+	while (i < count) {
+		struct page *page = NULL;
+		unsigned long orders = order_mask & GENMASK(__fls(count - i), 0);
+		unsigned int order = 0;
+
+		for (; orders; orders &= ~BIT(order)) {
+			order = __fls(orders);
+			/* Only the last order tried may make the allocator work hard. */
+			page = alloc_pages_node(dev_to_node(dev),
+						orders & ~BIT(order) ?
+						gfp | __GFP_NORETRY : gfp, order);
+			if (page)
+				break;
+		}
+		if (!page)
+			goto fail;
+		if (order)
+			split_page(page, order);
+		for (n = 0; n < BIT(order); n++)
+			pages[i++] = page++;
+	}
+	return pages;
+fail:
+	while (i--)
+		__free_page(pages[i]);
+	kvfree(pages);
+	return NULL;
+}
+
+/*
+ * Maps @pages at one IOVA range, runs of physically contiguous pages as
+ * one mapping each, then syncs once. DMA_MAPPING_ERROR if anything fails.
+ */
+static dma_addr_t xiova_dma_map_page_array(struct xiova_dma_dev *dd,
+					   struct device *dev,
+					   struct page **pages,
+					   unsigned int count, int prot)
+{
+	size_t size = (size_t)count << PAGE_SHIFT, mapped = 0, done, run;
+	struct iommu_iotlb_gather gather;
+	unsigned int i, j;
+	dma_addr_t iova;
+
+	iova = xiova_dma_alloc_iova(dd, dev, size, dev->coherent_dma_mask);
+	if (!iova)
+		goto fail;
+	for (i = 0; i < count; i = j) {
+		for (j = i + 1; j < count &&
+		     page_to_pfn(pages[j]) == page_to_pfn(pages[i]) + (j - i); j++)
+			;
+		run = (size_t)(j - i) << PAGE_SHIFT;
+		if (xiova_dma_map_pages(dd->domain, iova + mapped,
+					page_to_phys(pages[i]), run, prot, &done)) {
+			mapped += done;
+			goto unmap;
+		}
+		mapped += run;
+	}
+	if (dd->domain->ops->iotlb_sync_map)
+		dd->domain->ops->iotlb_sync_map(dd->domain, iova, size);
+	this_cpu_add(dd->stats->maps, 1);
+	this_cpu_add(dd->stats->map_bytes, size);
+	trace_map(dd, iova, size, page_to_phys(pages[0]), prot);
+	return iova;
+unmap:
+	iommu_iotlb_gather_init(&gather);
+	if (mapped)
+		iommu_unmap_fast(dd->domain, iova, mapped, &gather);
+	iommu_iotlb_sync(dd->domain, &gather);
+	xiova_free_fast(&dd->iovad, xiova_pfn(&dd->iovad, iova),
+			size >> xiova_shift(&dd->iovad));
+fail:
+	this_cpu_add(dd->stats->map_errors, 1);
+	return DMA_MAPPING_ERROR;
+}
+
+/* A coherent buffer of scattered pages, mapped and vmapped, or NULL. */
+static void *xiova_dma_alloc_remap(struct device *dev, size_t size,
+				   dma_addr_t *handle, int prot, gfp_t gfp)
+{
+	unsigned int count = PAGE_ALIGN(size) >> PAGE_SHIFT;
+	unsigned long order_mask = 0;
+	struct xiova_dma_dev *dd;
+	struct page **pages;
+	void *vaddr = NULL;
+
+	xiova_dma_read_lock();
+	dd = xiova_dma_lookup(dev);
+	if (!WARN_ON_ONCE(!dd))
+		order_mask = dd->domain->pgsize_bitmap >> PAGE_SHIFT;
+	xiova_dma_read_unlock();
+	if (!order_mask)
+		return NULL;
+	order_mask = (order_mask & GENMASK(XIOVA_DMA_REMAP_ORDER_MAX, 0)) | 1;
+
+	gfp &= ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM);
+	pages = xiova_dma_alloc_page_array(dev, count, order_mask, gfp);
+	if (!pages)
+		return NULL;
+	xiova_dma_read_lock();
+	dd = xiova_dma_lookup(dev);
+	*handle = dd ? xiova_dma_map_page_array(dd, dev, pages, count, prot) :
+		       DMA_MAPPING_ERROR;
+	xiova_dma_read_unlock();
+	if (*handle != DMA_MAPPING_ERROR) {
+		vaddr = vmap(pages, count, VM_MAP, PAGE_KERNEL);
+		if (!vaddr)
+			xiova_dma_unmap(dev, *handle, (size_t)count << PAGE_SHIFT);
+	}
+	if (!vaddr)
+		while (count--)
+			__free_page(pages[count]);
+	kvfree(pages);
+	return vaddr;
+}
+
+static void xiova_dma_free_remap(struct device *dev, size_t size,
+				 void *cpu_addr, dma_addr_t handle)
+{
+	unsigned int i, count = PAGE_ALIGN(size) >> PAGE_SHIFT;
+
+	xiova_dma_unmap(dev, handle, (size_t)count << PAGE_SHIFT);
+	for (i = 0; i < count; i++)
+		__free_page(vmalloc_to_page(cpu_addr + ((size_t)i << PAGE_SHIFT)));
+	vunmap(cpu_addr);
+}
+
+/*
+ * Coherent buffers larger than a page are remapped when the caller may
+ * sleep (vmap() does), as dma-iommu does, unless they must be physically
+ * contiguous; CMA is not reachable from a module (dma_alloc_contiguous()
+ * is not exported), so those come from the page allocator.
+ */
 static void *xiova_dma_alloc(struct device *dev, size_t size, dma_addr_t *handle,
 			     gfp_t gfp, unsigned long attrs)
 {
+	int prot = xiova_dma_prot(dev, DMA_BIDIRECTIONAL, attrs);
 	struct page *page;
 
-	page = __xiova_dma_alloc(dev, size, handle,
-				 xiova_dma_prot(dev, DMA_BIDIRECTIONAL, attrs), gfp);
+	if (size > PAGE_SIZE && gfpflags_allow_blocking(gfp) &&
+	    !(attrs & DMA_ATTR_FORCE_CONTIGUOUS))
+		return xiova_dma_alloc_remap(dev, size, handle, prot, gfp);
+	page = __xiova_dma_alloc(dev, size, handle, prot, gfp);
 	return page ? page_address(page) : NULL;
 }
 
 static void xiova_dma_free(struct device *dev, size_t size, void *cpu_addr,
 			   dma_addr_t handle, unsigned long attrs)
 {
-	__xiova_dma_free(dev, size, virt_to_page(cpu_addr), handle);
+	if (is_vmalloc_addr(cpu_addr))
+		xiova_dma_free_remap(dev, size, cpu_addr, handle);
+	else
+		__xiova_dma_free(dev, size, virt_to_page(cpu_addr), handle);
 }
 
 static struct page *xiova_dma_alloc_pages(struct device *dev, size_t size,
@@ -724,22 +889,49 @@ static int xiova_dma_mmap(struct device *dev, struct vm_area_struct *vma,
 			  unsigned long attrs)
 {
 	unsigned long nr_pages = PAGE_ALIGN(size) >> PAGE_SHIFT;
-	unsigned long pfn = page_to_pfn(virt_to_page(cpu_addr));
+	unsigned long i, pfn;
+	int ret;
 
 	if (vma->vm_pgoff >= nr_pages || vma_pages(vma) > nr_pages - vma->vm_pgoff)
 		return -ENXIO;
-	return remap_pfn_range(vma, vma->vm_start, pfn + vma->vm_pgoff,
-			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
+	if (!is_vmalloc_addr(cpu_addr)) {
+		pfn = page_to_pfn(virt_to_page(cpu_addr));
+		return remap_pfn_range(vma, vma->vm_start, pfn + vma->vm_pgoff,
+				       vma->vm_end - vma->vm_start,
+				       vma->vm_page_prot);
+	}
+	for (i = 0; i < vma_pages(vma); i++) {
+		ret = vm_insert_page(vma, vma->vm_start + (i << PAGE_SHIFT),
+				     vmalloc_to_page(cpu_addr +
+						     ((vma->vm_pgoff + i) << PAGE_SHIFT)));
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int xiova_dma_get_sgtable(struct device *dev, struct sg_table *sgt,
 				 void *cpu_addr, dma_addr_t dma_addr, size_t size,
 				 unsigned long attrs)
 {
-	int ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
+	unsigned int i, count = PAGE_ALIGN(size) >> PAGE_SHIFT;
+	struct page **pages;
+	int ret;
 
-	if (!ret)
-		sg_set_page(sgt->sgl, virt_to_page(cpu_addr), PAGE_ALIGN(size), 0);
+	if (!is_vmalloc_addr(cpu_addr)) {
+		ret = sg_alloc_table(sgt, 1, GFP_KERNEL);
+		if (!ret)
+			sg_set_page(sgt->sgl, virt_to_page(cpu_addr),
+				    PAGE_ALIGN(size), 0);
+		return ret;
+	}
+	pages = kvmalloc_array(count, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < count; i++)
+		pages[i] = vmalloc_to_page(cpu_addr + ((size_t)i << PAGE_SHIFT));
+	ret = sg_alloc_table_from_pages(sgt, pages, count, 0, size, GFP_KERNEL);
+	kvfree(pages);
 	return ret;
 }
 

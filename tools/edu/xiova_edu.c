@@ -24,6 +24,12 @@
  *   results  counters since probe, one "name value" per line
  *   fault    write "1": DMA from a bus address that was just unmapped,
  *            which an IOMMU reports as a translation fault
+ *   coherent write "SIZE": a dma_alloc_coherent() buffer of SIZE bytes
+ *            (1..64 MiB), filled with random bytes; the device copies a
+ *            window at its start, across its middle and at its end through
+ *            its own buffer into another place of it, which must then
+ *            match, see xedu_coherent(); -EIO on a mismatch, -ENOMEM,
+ *            -ETIMEDOUT
  *   misuse   write "double-unmap" or "error-unmap": a mistake of a driver,
  *            made on purpose, that the DMA layer must refuse without harm,
  *            see xedu_misuse(); -EIO if it did harm, -ENOMEM. Only for a
@@ -69,6 +75,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
@@ -857,6 +864,91 @@ static const struct file_operations xedu_fault_fops = {
 	.llseek	= noop_llseek,
 };
 
+#define XEDU_COHERENT_MAX	SZ_64M
+
+/* Device reads @len bytes at @src of the buffer, writes them at @dst. */
+static int xedu_coherent_copy(struct xedu *edu, u8 *buf, dma_addr_t addr,
+			      size_t src, size_t dst, unsigned int len)
+{
+	int ret;
+
+	ret = xedu_dma(edu, addr + src, 0, len, false);
+	if (!ret)
+		ret = xedu_dma(edu, addr + dst, 0, len, true);
+	if (ret)
+		return ret;
+	if (memcmp(buf + src, buf + dst, len)) {
+		dev_err(xedu_dev(edu), "coherent: %u bytes copied from +%zu to +%zu differ\n",
+			len, src, dst);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * A coherent buffer of any size, built by the DMA layer however it likes
+ * (one block, or scattered pages behind one IOVA range), must be one
+ * range for the device: windows at its start, across its middle and at
+ * its end go through the engine and back, each to a place it does not
+ * overlap.
+ */
+static int xedu_coherent(struct xedu *edu, size_t size)
+{
+	unsigned int len = min_t(size_t, size / 2, EDU_WINDOW);
+	size_t spots[3] = { 0, size / 2 - len / 2, size - len }, i;
+	struct device *dev = xedu_dev(edu);
+	dma_addr_t addr;
+	u8 *buf;
+	int ret = 0;
+
+	if (size < 2 || size > XEDU_COHERENT_MAX)
+		return -EINVAL;
+	buf = dma_alloc_coherent(dev, size, &addr, GFP_KERNEL);
+	if (!buf) {
+		atomic64_inc(&edu->stats.map_errors);
+		dev_err(dev, "coherent: no buffer of %zu bytes\n", size);
+		return -ENOMEM;
+	}
+	get_random_bytes(buf, size);
+	/* The copy of each window lands where the next one (cyclically) was. */
+	for (i = 0; i < ARRAY_SIZE(spots) && !ret; i++) {
+		size_t dst = i ? spots[i - 1] : spots[2];
+
+		if (dst + len > spots[i] && spots[i] + len > dst)
+			dst = spots[i] >= len ? 0 : size - len;
+		if (dst + len > spots[i] && spots[i] + len > dst)
+			continue;
+		ret = xedu_coherent_copy(edu, buf, addr, spots[i], dst, len);
+	}
+	dma_free_coherent(dev, size, buf, addr);
+	return ret;
+}
+
+static ssize_t xedu_coherent_write(struct file *file, const char __user *ubuf,
+				   size_t len, loff_t *ppos)
+{
+	struct xedu *edu = file->private_data;
+	unsigned long size;
+	int ret;
+
+	ret = kstrtoul_from_user(ubuf, len, 0, &size);
+	if (ret)
+		return ret;
+	ret = mutex_lock_killable(&edu->lock);
+	if (ret)
+		return ret;
+	ret = READ_ONCE(edu->removing) ? -ENODEV : xedu_coherent(edu, size);
+	mutex_unlock(&edu->lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations xedu_coherent_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= xedu_coherent_write,
+	.llseek	= noop_llseek,
+};
+
 /*
  * A page unmapped twice, then two pages mapped: a DMA layer that freed the
  * first IOVA twice hands both the same bus address, and one buffer's DMA
@@ -1471,6 +1563,7 @@ static int xedu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			    &xedu_results_fops);
 	debugfs_create_file("fault", 0200, edu->dir, edu, &xedu_fault_fops);
 	debugfs_create_file("misuse", 0200, edu->dir, edu, &xedu_misuse_fops);
+	debugfs_create_file("coherent", 0200, edu->dir, edu, &xedu_coherent_fops);
 	debugfs_create_file("bench", 0600, edu->dir, edu, &xedu_bench_fops);
 
 	dev_info(dev, "edu %u.%u, %d-bit DMA\n", ident >> 24,

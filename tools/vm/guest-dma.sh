@@ -106,8 +106,8 @@ stat_of() {
 	awk -v k="$2" '$1 == k { print $2 }' "$D/$1/stats"
 }
 
-# misuse_in_types: a driver's mistakes, in every type, on the first edu
-# device. A double unmap must not give two live mappings one IOVA (6.1's
+# misuse_in_types: coherent buffers of awkward sizes, then a driver's
+# mistakes, in every type, on the first edu device. A double unmap must not give two live mappings one IOVA (6.1's
 # intel-iommu reports absent entries as unmapped), and an unmap of
 # DMA_MAPPING_ERROR must not reach the IOMMU driver (its BUG_ON beyond the
 # domain's width); both are refused, counted in bad_unmaps, leave nothing
@@ -116,7 +116,7 @@ misuse_in_types() {
 	for _mt in $TYPES; do
 		unbind "$EDU"
 		if ! _ee=$(write_err "$D/$EDU/type" "$_mt") || ! bind "$EDU" xiova_edu; then
-			xt_fail "misuse-$_mt" "cannot bind $EDU in $_mt: $_ee"
+			xt_fail "coherent-and-misuse-$_mt" "cannot bind $EDU in $_mt: $_ee"
 			continue
 		fi
 		_mb=$(stat_of "$EDU" bad_unmaps)
@@ -126,15 +126,21 @@ misuse_in_types() {
 			_ee=$(write_err "$_mdir/misuse" "$_mw") ||
 				_mwhy="$_mwhy $_mw: ${_ee:-failed};"
 		done
+		# Coherent buffers: 8 MiB (beyond one block of the page
+		# allocator), three pages and a byte, 2 MiB and a page.
+		for _ms in 8388608 12289 2101248; do
+			_ee=$(write_err "$_mdir/coherent" "$_ms") ||
+				_mwhy="$_mwhy coherent $_ms: ${_ee:-failed};"
+		done
 		_md=$(($(stat_of "$EDU" bad_unmaps) - _mb))
 		[ "$_md" -eq 2 ] || _mwhy="$_mwhy bad_unmaps +$_md, expected +2;"
 		[ "$(stat_of "$EDU" live_mappings)" -eq 0 ] ||
 			_mwhy="$_mwhy $(stat_of "$EDU" live_mappings) mappings left;"
 		_edu_run_check 4 || _mwhy="$_mwhy then: $_edu_why"
 		if [ -z "$_mwhy" ]; then
-			xt_pass "misuse-$_mt"
+			xt_pass "coherent-and-misuse-$_mt"
 		else
-			xt_fail "misuse-$_mt" "$_mwhy"
+			xt_fail "coherent-and-misuse-$_mt" "$_mwhy"
 		fi
 	done
 	unbind "$EDU"

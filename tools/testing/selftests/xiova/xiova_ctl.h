@@ -517,6 +517,9 @@ static inline int __xc_parse_stats(char *text, struct xc_stats *st)
 				keys++;
 				continue;
 			}
+			/* Keys added later (debug_checks) are no format change. */
+			if (sscanf(line, "%63[a-z0-9_]: %*s", val) == 1)
+				continue;
 		}
 		for (t = strtok_r(line, " \t", &s2); t && ntok < 32;
 		     t = strtok_r(NULL, " \t", &s2))
