@@ -499,7 +499,7 @@ static inline int __xc_parse_stats(char *text, struct xc_stats *st)
 	     line = strtok_r(NULL, "\n", &save)) {
 		char *tok[32], *s2 = NULL, *t;
 		int ntok = 0;
-		char val[64];
+		char val[64], colon;
 
 		if (!header) {
 			if (sscanf(line, "domain: %ld", &st->domain) == 1 ||
@@ -518,7 +518,8 @@ static inline int __xc_parse_stats(char *text, struct xc_stats *st)
 				continue;
 			}
 			/* Keys added later (debug_checks) are no format change. */
-			if (sscanf(line, "%63[a-z0-9_]: %*s", val) == 1)
+			if (sscanf(line, "%63[a-z0-9_]%c", val, &colon) == 2 &&
+			    colon == ':')
 				continue;
 		}
 		for (t = strtok_r(line, " \t", &s2); t && ntok < 32;
