@@ -337,6 +337,7 @@ EOF
 		})
 }
 
+# shellcheck disable=SC2001,SC2016 # a sed bracket expression, not a variable
 ere_quote() { sed 's/[][\\.*^$()+?{}|]/\\&/g' <<<"$1"; }
 
 test_ignored_warning() {
