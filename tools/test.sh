@@ -150,8 +150,8 @@ checkpatch() {
 # The kernel API differences live in dma/iova_compat.h alone.
 version_tests_in_compat_only() {
 	local hits
-	hits=$(cd "$ROOT" && xiova_sources | grep -E '\.[ch]$' | grep -vx dma/iova_compat.h |
-		xargs grep -nE 'LINUX_VERSION_CODE|KERNEL_VERSION\(' || true)
+	hits=$(cd "$ROOT" && { xiova_sources | grep -E '\.[ch]$' | grep -vx dma/iova_compat.h |
+		xargs grep -nE 'LINUX_VERSION_CODE|KERNEL_VERSION\(' || true; })
 	[[ -z $hits ]] || { echo "version tests outside dma/iova_compat.h:"; echo "$hits"; }
 	[[ -z $hits ]]
 }
