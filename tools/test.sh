@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: build and style gates, the KUnit suites under UML
 # and under QEMU, and the VM tests. Installs what it needs from apt (root).
-# Every check prints "ok NAME", "not ok NAME" or "skip NAME"; the last line
-# counts them all: "N passed, N failed, N skipped". Exit status 1 if any
+# Every check prints a KTAP result line, "ok [N] NAME", "not ok [N] NAME
+# [# reason]" or "ok [N] NAME # SKIP [reason]" (the VM judge numbers its
+# results, other checks need not); the last line counts them all: "N passed, N failed, N skipped". Exit status 1 if any
 # check failed.
 #
 # Usage: tools/test.sh [--long] [STAGE...]  (default: every stage, in order)
@@ -63,15 +64,15 @@ run_stage() {
 	"$fn" >"$LOGDIR/test-$name.log" 2>&1 || rc=$?
 	while IFS= read -r line; do
 		case $line in
-		"ok "*) PASSED=$((PASSED + 1)) ;;
 		"not ok "*) FAILED=$((FAILED + 1)) ;;
-		"skip "*) SKIPPED=$((SKIPPED + 1)) ;;
+		"ok "*" # SKIP" | "ok "*" # SKIP "*) SKIPPED=$((SKIPPED + 1)) ;;
+		"ok "*) PASSED=$((PASSED + 1)) ;;
 		*) continue ;;
 		esac
 		echo "$line"
 	done <"$LOGDIR/test-$name.log"
 	if ((rc != 0 && FAILED == failed_before)); then
-		echo "not ok $name.exit - rc=$rc"
+		echo "not ok $name.exit # rc=$rc"
 		FAILED=$((FAILED + 1))
 	fi
 	if ((FAILED > failed_before || rc != 0)); then
@@ -149,8 +150,8 @@ checkpatch() {
 # The kernel API differences live in dma/iova_compat.h alone.
 version_tests_in_compat_only() {
 	local hits
-	hits=$(cd "$ROOT" && xiova_sources | grep -E '\.[ch]$' | grep -vx dma/iova_compat.h |
-		xargs grep -nE 'LINUX_VERSION_CODE|KERNEL_VERSION\(' || true)
+	hits=$(cd "$ROOT" && { xiova_sources | grep -E '\.[ch]$' | grep -vx dma/iova_compat.h |
+		xargs grep -nE 'LINUX_VERSION_CODE|KERNEL_VERSION\(' || true; })
 	[[ -z $hits ]] || { echo "version tests outside dma/iova_compat.h:"; echo "$hits"; }
 	[[ -z $hits ]]
 }

@@ -5,7 +5,7 @@
 # Builds a Linux 6.1 kernel with the xiova module and its KUnit tests built
 # in, boots it (UML, or QEMU with TCG and 2 vCPUs for x86_64) through the
 # kernel's own kunit.py, and prints one line per test case:
-#     ok|not ok|skip <suite>.<case>
+#     ok <suite>.<case> | not ok <suite>.<case> | ok <suite>.<case> # SKIP
 # then a last line "kunit-ARCH: N passed, N failed, N skipped".  A
 # parameterised case gets one line, failed if any of its parameters failed.
 # Exits 0 only if kunit.py succeeded, at least one test passed, none failed
@@ -258,8 +258,8 @@ def params_status(group):
     return "SKIP" if all(s == "SKIP" for s in statuses) else "PASS"
 
 def emit(name, status):
-    word = {"PASS": "ok", "SKIP": "skip"}.get(status, "not ok")
-    print(f"{word} {name}")
+    word = {"PASS": "ok", "SKIP": "ok"}.get(status, "not ok")
+    print(f"{word} {name}" + (" # SKIP" if status == "SKIP" else ""))
 
 with open(sys.argv[1]) as f:
     top = json.load(f)
@@ -314,9 +314,9 @@ report() {
 
 	results=$(sed '/^$/d' <<<"$results")
 	local passed failed skipped
-	passed=$(grep -c '^ok ' <<<"$results" || true)
+	passed=$(grep -c '^ok [^#]*$' <<<"$results" || true)
 	failed=$(grep -c '^not ok ' <<<"$results" || true)
-	skipped=$(grep -c '^skip ' <<<"$results" || true)
+	skipped=$(grep -c '^ok .* # SKIP$' <<<"$results" || true)
 
 	if [[ $built -eq 1 && ($failed -ne 0 || $passed -eq 0) ]]; then
 		grep -F 'timed out after' "$TOOL_LOG" >&2 && log "the kernel run timed out"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck source-path=SCRIPTDIR
 # /init of the test VM (busybox sh, PID 1).
 #
 # The "XIOVA-VM:" lines are the protocol judge.sh relies on; keep them stable.
@@ -11,6 +12,9 @@ export HOME=/root
 GUEST_TIMEOUT=240
 # shellcheck source=/dev/null
 [ -r /etc/xiova-vm.conf ] && . /etc/xiova-vm.conf
+# The KTAP helpers: /init writes the header and the plan around the script.
+# shellcheck source=guest-lib.sh
+. /lib/xiova/guest-lib.sh
 
 mount_filesystems() {
 	mount -t devtmpfs devtmpfs /dev
@@ -67,12 +71,16 @@ report_kmemleak() {
 
 run_guest_script() {
 	cd / || return 1
+	xt_ktap_header
 	# SIGKILL because a wedged script may ignore TERM; PID 1 survives it.
 	timeout -s KILL "$GUEST_TIMEOUT" sh /guest.sh
 	rc=$?
 	if [ "$rc" -eq 137 ]; then
 		echo "XIOVA-VM: guest-script killed after ${GUEST_TIMEOUT}s (timeout)"
 	fi
+	# The plan counts what was printed, even from a killed script: the
+	# rc above is what fails such a run.
+	xt_ktap_plan
 	echo "XIOVA-VM: guest-script rc=$rc"
 }
 
@@ -80,7 +88,7 @@ main() {
 	mount_filesystems
 	# WARN/BUG are KERN_WARNING/KERN_EMERG; 7 also shows pr_info from modules.
 	dmesg -n 7
-	# Test markers are written to /dev/kmsg (guest-lib.sh), unthrottled.
+	# KTAP lines are written to /dev/kmsg (guest-lib.sh), unthrottled.
 	echo on >/proc/sys/kernel/printk_devkmsg 2>/dev/null
 	echo "XIOVA-VM: start kernel=$(uname -r) flavour=${XIOVA_FLAVOUR:-unknown}"
 	if [ "${XIOVA_PROBE:-0}" = 1 ]; then

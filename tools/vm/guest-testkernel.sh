@@ -8,7 +8,7 @@
 
 KUNIT_DIR=/sys/kernel/debug/kunit
 
-# One marker per case of a suite's debugfs results, which are reliable where
+# One result per case of a suite's debugfs results, which are reliable where
 # kunit.py's parsing of module output is not on 6.1. Cases are the lines
 # one level in ("    ok 3 name"); parameters sit deeper and are folded in.
 report_suite() {
@@ -21,13 +21,20 @@ report_suite() {
 		/^    (not )?ok [0-9]+ / {
 			name = ($1 == "not") ? $4 : $3
 			verdict = ($1 == "not") ? "FAIL" : (/# SKIP/ ? "SKIP" : "PASS")
-			printf "XIOVA-TEST: kunit.%s.%s %s\n", suite, name, verdict
+			printf "kunit.%s.%s %s\n", suite, name, verdict
 			n++
 		}
 		END {
 			if (!n)
-				printf "XIOVA-TEST: kunit-%s FAIL no case results\n", suite
-		}' "$results"
+				printf "kunit-%s NONE\n", suite
+		}' "$results" | while read -r name verdict; do
+		case $verdict in
+		PASS) xt_pass "$name" ;;
+		SKIP) xt_skip "$name" ;;
+		NONE) xt_fail "$name" "no case results" ;;
+		*) xt_fail "$name" ;;
+		esac
+	done
 }
 
 run_kunit() {

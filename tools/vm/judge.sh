@@ -3,17 +3,23 @@
 #
 # Usage: judge.sh LOG FLAVOUR
 #
-# Prints one line per check on stdout:
-#   ok FLAVOUR.NAME | not ok FLAVOUR.NAME - reason | skip FLAVOUR.NAME - reason
+# Prints a KTAP document on stdout, one result per check:
+#   KTAP version 1
+#   ok N FLAVOUR.NAME | not ok N FLAVOUR.NAME # reason
+#   ok N FLAVOUR.NAME # SKIP reason
+#   1..N
 # with diagnostics as "# " lines, then "vm-FLAVOUR: N passed, N failed,
 # N skipped". Exits 1 iff a check failed (2 on usage errors).
 #
 # Checks:
-#   NAME          each "XIOVA-TEST: NAME PASS|FAIL|SKIP [reason]" marker
-#   marker        a line mentioning XIOVA-TEST: that does not parse
+#   NAME          each result of the guest's KTAP ("XIOVA-KTAP: " lines,
+#                 parsed by ktap.awk)
+#   ktap          the guest's KTAP is broken: no header, no plan, a plan
+#                 that does not match, a malformed line, a number out of
+#                 sequence, a duplicate name (reported only on failure)
 #   boot          "XIOVA-VM: done" missing: timeout, panic, hang
 #   guest-script  the guest script exited non-zero (or was killed)
-#   tests         the guest script finished without emitting any marker
+#   tests         the guest script finished without any result
 #   kernel-log    the kernel reported a bug (patterns below) or got tainted
 #                 by a warning/oops
 #
@@ -48,7 +54,9 @@ readonly KLOG_PATTERNS=(
 readonly BAD_TAINT_MASK=$(((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))
 readonly CONTEXT_BEFORE=3 CONTEXT_AFTER=25 MAX_CONTEXT_LINES=200 TAIL_LINES=40
 
-PASSED=0 FAILED=0 SKIPPED=0 MARKERS=0
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly HERE
+PASSED=0 FAILED=0 SKIPPED=0 RESULTS=0 NUMBER=0
 FLAVOUR='' CLEAN=''
 
 main() {
@@ -59,7 +67,8 @@ main() {
 	trap 'rm -f "$CLEAN"' EXIT
 	normalise_log "$log" >"$CLEAN"
 
-	judge_markers
+	echo "KTAP version 1"
+	judge_ktap
 	local finished=0
 	grep -q 'XIOVA-VM: done' "$CLEAN" && finished=1
 	if ((finished)); then
@@ -69,6 +78,7 @@ main() {
 	fi
 	judge_kernel_log
 
+	echo "1..$NUMBER"
 	echo "vm-$FLAVOUR: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 	((FAILED == 0))
 }
@@ -80,32 +90,39 @@ normalise_log() {
 	sed -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[()c][0-9A-Za-z]\{0,1\}//g' "$1"
 }
 
-ok() { echo "ok $FLAVOUR.$1"; PASSED=$((PASSED + 1)); }
-skip() { echo "skip $FLAVOUR.$1${2:+ - $2}"; SKIPPED=$((SKIPPED + 1)); }
-not_ok() { echo "not ok $FLAVOUR.$1${2:+ - $2}"; FAILED=$((FAILED + 1)); }
+# One KTAP result each; a reason must stay on its line.
+result() {
+	NUMBER=$((NUMBER + 1))
+	echo "$1 $NUMBER $FLAVOUR.$2${3:+ # ${3//$'\n'/ }}"
+}
+ok() { result ok "$1"; PASSED=$((PASSED + 1)); }
+skip() { result ok "$1" "SKIP${2:+ $2}"; SKIPPED=$((SKIPPED + 1)); }
+not_ok() { result "not ok" "$1" "$2"; FAILED=$((FAILED + 1)); }
 diag() { sed 's/^/#   /'; }
 
-# Markers may follow kernel output on the same line when printk interleaves
-# with the guest script, so they are searched anywhere in a line.
-judge_markers() {
-	local line rest name verdict reason markers=0
-	local re='XIOVA-TEST: ([^[:space:]]+) (PASS|FAIL|SKIP)([[:space:]]+(.*))?$'
-	while IFS= read -r line; do
-		markers=$((markers + 1))
-		rest=${line#*XIOVA-TEST: }
-		rest="XIOVA-TEST: $rest"
-		if [[ ! $rest =~ $re ]]; then
-			not_ok marker "unparsable: $line"
-			continue
-		fi
-		name=${BASH_REMATCH[1]} verdict=${BASH_REMATCH[2]} reason=${BASH_REMATCH[4]}
-		case $verdict in
-		PASS) ok "$name" ;;
-		FAIL) not_ok "$name" "${reason:-failed}" ;;
-		SKIP) skip "$name" "$reason" ;;
+# The guest's results, in order, then one "ktap" failure naming the first
+# problem with the document (the others as diagnostics).
+judge_ktap() {
+	local kind verdict name reason problems=()
+	while IFS=$'\t' read -r kind verdict name reason; do
+		case $kind in
+		R)
+			RESULTS=$((RESULTS + 1))
+			case $verdict in
+			ok) ok "$name" ;;
+			skip) skip "$name" "$reason" ;;
+			*) not_ok "$name" "$reason" ;;
+			esac
+			;;
+		E) problems+=("$verdict") ;;
 		esac
-	done < <(grep -a 'XIOVA-TEST:' "$CLEAN" || true)
-	MARKERS=$markers
+	done < <(awk -f "$HERE/ktap.awk" "$CLEAN")
+	((${#problems[@]})) || return 0
+	not_ok ktap "${problems[0]}"
+	if ((${#problems[@]} > 1)); then
+		echo "# $((${#problems[@]} - 1)) more KTAP problem(s):"
+		printf '%s\n' "${problems[@]:1}" | diag
+	fi
 }
 
 judge_guest_script() {
@@ -118,8 +135,8 @@ judge_guest_script() {
 		grep -q 'XIOVA-VM: guest-script killed' "$CLEAN" && why="$why (killed at time limit)"
 		not_ok guest-script "$why"
 	fi
-	if ((MARKERS == 0)); then
-		not_ok tests "no XIOVA-TEST markers in the log"
+	if ((RESULTS == 0)); then
+		not_ok tests "no KTAP results in the log"
 	fi
 }
 
