@@ -306,13 +306,24 @@ static int xt_find(struct xt_domain *d, unsigned long *arg, int nargs,
 static int xt_reserve(struct xt_domain *d, unsigned long *arg, int nargs,
 		      char *reply, size_t size)
 {
-	unsigned long lo, hi;
+	unsigned long lo, hi, index;
+	void *entry;
 
 	if (!xiova_reserve(&d->iovad, arg[0], arg[1]))
 		return arg[0] > arg[1] ? -EINVAL : -EBUSY;
 	/* A later reservation may have merged into it meanwhile: look again. */
 	if (!xt_lookup(d, arg[1], &lo, &hi))
 		return -EIO;
+	/*
+	 * A reservation can be freed like any range: recorded by its first
+	 * pfn. Ranges merged into it lose their keys; only reservations
+	 * merge, so nothing handed out is lost.
+	 */
+	xa_for_each_range(&d->handed_out, index, entry, lo + 1, hi)
+		xa_erase(&d->handed_out, index);
+	if (xa_is_err(xa_store(&d->handed_out, lo, xt_entry(false, hi - lo + 1),
+			       GFP_KERNEL)))
+		return -ENOMEM;
 	return snprintf(reply, size, "%#lx %#lx\n", lo, hi);
 }
 
