@@ -243,13 +243,14 @@ setup() {
 	attach "$TYPE" || return 1
 }
 
-# attach TYPE: nvme unbound, attached, bound again.
+# attach TYPE [WHEN]: nvme unbound, attached, bound again; one result,
+# attach-TYPE[-WHEN] (KTAP names are unique).
 attach() {
 	unbind "$NVME"
 	if _e=$(write_err "$D/attach" "$NVME $1"); then
-		xt_pass "attach-$1"
+		xt_pass "attach-$1${2:+-$2}"
 	else
-		xt_fail "attach-$1" "$_e"
+		xt_fail "attach-$1${2:+-$2}" "$_e"
 		return 1
 	fi
 	bind_nvme || { xt_fail bind-nvme "no disk 10 s after bind"; return 1; }
@@ -494,7 +495,7 @@ faults_setup() {
 	nth_enumerate faults-type-nth "$D/$NVME/type" DMA-SQ type_undo
 	faults_off
 	write_err "$D/detach" "$NVME" >/dev/null
-	attach "$TYPE"
+	attach "$TYPE" after-nth
 	io_blk_verify faults-io-after-nth "$(nvme_disk "$NVME")" 2
 }
 
@@ -522,7 +523,7 @@ faults_io() {
 	unbind "$NVME"
 	write_err "$D/$NVME/type" DMA >/dev/null
 	write_err "$D/detach" "$NVME" >/dev/null
-	attach "$TYPE"
+	attach "$TYPE" faults-io
 	_m0=$(stat_of "$NVME" map_errors)
 	faults_caches 20
 	_i0=$(injected)
