@@ -176,6 +176,8 @@ remove_rescan() {
 			_n=$((_n + 1))
 			usleep 100000
 		done
+		# xiova_edu is loaded, so the new device's probe binds it.
+		unbind "$EDU"
 		if ! _ee=$(write_err "$D/attach" "$EDU DMA"); then
 			_rwhy="$_rwhy attach after rescan: $_ee;"
 		elif ! bind "$EDU" xiova_edu; then
