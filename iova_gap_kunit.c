@@ -48,12 +48,14 @@ static struct xiova_domain *xg_domain(struct kunit *test,
 {
 	struct xg_ctx *ctx = test->priv;
 	struct xiova_domain *iovad = kzalloc(sizeof(*iovad), GFP_KERNEL);
+	int ret;
 
 	KUNIT_ASSERT_NOT_NULL(test, iovad);
-	if (xiova_init_domain(iovad, PAGE_SIZE, start_pfn)) {
+	/* Not KUNIT_ASSERT_FAILURE(): 6.12 renamed it KUNIT_FAIL_AND_ABORT(). */
+	ret = xiova_init_domain(iovad, PAGE_SIZE, start_pfn);
+	if (ret)
 		kfree(iovad);
-		KUNIT_ASSERT_FAILURE(test, "xiova_init_domain failed");
-	}
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "xiova_init_domain failed");
 	ctx->iovad = iovad;
 	return iovad;
 }

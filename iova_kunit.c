@@ -75,18 +75,18 @@ static struct xiova_domain *__xt_domain(struct kunit *test,
 {
 	struct xt_ctx *ctx = test->priv;
 	struct xiova_domain *iovad;
-	int i;
+	int i, ret;
 
 	for (i = 0; i < XT_MAX_DOMAINS && ctx->domains[i]; i++)
 		;
 	KUNIT_ASSERT_LT(test, i, XT_MAX_DOMAINS);
 	iovad = kzalloc(sizeof(*iovad), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, iovad);
-	if (__xiova_init_domain(iovad, PAGE_SIZE, start_pfn, debug_checks,
-				true)) {
+	/* Not KUNIT_ASSERT_FAILURE(): 6.12 renamed it KUNIT_FAIL_AND_ABORT(). */
+	ret = __xiova_init_domain(iovad, PAGE_SIZE, start_pfn, debug_checks, true);
+	if (ret)
 		kfree(iovad);
-		KUNIT_ASSERT_FAILURE(test, "xiova_init_domain failed");
-	}
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "xiova_init_domain failed");
 	ctx->domains[i] = iovad;
 	if (rcaches)
 		KUNIT_ASSERT_EQ(test, xiova_domain_init_rcaches(iovad), 0);

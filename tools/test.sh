@@ -13,8 +13,9 @@
 #            once, ~10 min); run before resolving work on the allocator,
 #            the shim or the live patch. Without it the suite fits CI's
 #            time on a cold machine.
-# Stages: build style judge docs packaging kunit-uml kunit-x86_64 vm-debian
-#         demo vm-trace vm-test-kernel vm-live vm-dma vm-hardening
+# Stages: build style judge docs packaging kunit-uml kunit-uml-6.12
+#         kunit-x86_64 vm-debian demo vm-trace vm-test-kernel vm-live vm-dma
+#         vm-hardening
 # Environment: XIOVA_CACHE (default /var/cache/xiova); logs of each stage
 # go to $XIOVA_CACHE/logs/test-STAGE.log.
 # shellcheck source-path=SCRIPTDIR
@@ -25,8 +26,9 @@ readonly ROOT
 # shellcheck source=lib/common.sh
 source "$ROOT/tools/lib/common.sh"
 
-readonly ALL_STAGES=(build style judge docs packaging kunit-uml kunit-x86_64
-	vm-debian demo vm-trace vm-test-kernel vm-live vm-dma vm-hardening)
+readonly ALL_STAGES=(build style judge docs packaging kunit-uml kunit-uml-6.12
+	kunit-x86_64 vm-debian demo vm-trace vm-test-kernel vm-live vm-dma
+	vm-hardening)
 readonly PACKAGES=(build-essential bc bison flex libelf-dev libssl-dev cpio
 	kmod busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.1
 	python3 sparse xz-utils shellcheck dkms python3-sphinx)
@@ -49,7 +51,7 @@ main() {
 	for stage in "${stages[@]}"; do
 		start=$SECONDS
 		log "stage $stage"
-		run_stage "$stage" "stage_${stage//-/_}"
+		run_stage "$stage" "stage_${stage//[-.]/_}"
 		log "stage $stage took $((SECONDS - start)) s"
 	done
 	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
@@ -205,6 +207,10 @@ stage_packaging() {
 
 stage_kunit_uml() {
 	"$ROOT/tools/kunit/run.sh" uml
+}
+
+stage_kunit_uml_6_12() {
+	"$ROOT/tools/kunit/run.sh" --kernel 6.12 uml
 }
 
 stage_kunit_x86_64() {

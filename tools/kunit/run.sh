@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Usage: tools/kunit/run.sh ARCH        ARCH: uml | x86_64
+# Usage: tools/kunit/run.sh [--kernel 6.1|6.12] ARCH   ARCH: uml | x86_64
 #
-# Builds a Linux 6.1 kernel with the xiova module and its KUnit tests built
-# in, boots it (UML, or QEMU with TCG and 2 vCPUs for x86_64) through the
+# Builds a Linux kernel (6.1 by default, or 6.12, from Debian's
+# linux-source-VERSION) with the xiova module and its KUnit tests built
+# in, boots it (UML, or QEMU with TCG and 2 vCPUs for x86_64) through that
 # kernel's own kunit.py, and prints one line per test case:
 #     ok <suite>.<case> | not ok <suite>.<case> | ok <suite>.<case> # SKIP
-# then a last line "kunit-ARCH: N passed, N failed, N skipped".  A
-# parameterised case gets one line, failed if any of its parameters failed.
+# (on 6.12, "6.12:<suite>.<case>") then a last line "kunit-ARCH: N passed,
+# N failed, N skipped" ("kunit-ARCH-6.12: ..."). A parameterised case gets
+# one line, failed if any of its parameters failed.
 # Exits 0 only if kunit.py succeeded, at least one test passed, none failed
 # and the console log shows no kernel splat.
 #
@@ -16,8 +18,9 @@
 #   XIOVA_CACHE          kernel tree and build dirs (default: /var/cache/xiova)
 #   XIOVA_KUNIT_TIMEOUT  seconds allowed for the kernel run (default: 600)
 #
-# Files left in the cache: kunit-ARCH/ (build dir, reused so that reruns
-# are incremental), kunit-ARCH.log (raw console), kunit-ARCH.json (results),
+# Files left in the cache: linux-source-VERSION/ (the tree), kunit-ARCH/
+# (build dir, reused so that reruns are incremental; kunit-ARCH-6.12/ for
+# 6.12), kunit-ARCH.log (raw console), kunit-ARCH.json (results),
 # kunit-ARCH.tool.log (kunit.py's own output, including build errors).
 set -euo pipefail
 
@@ -26,9 +29,6 @@ readonly SCRIPT_DIR
 # shellcheck source=../lib/common.sh
 source "$SCRIPT_DIR/../lib/common.sh"
 
-readonly KERNEL_PKG=linux-source-6.1
-readonly KERNEL_TARBALL=/usr/src/linux-source-6.1.tar.xz
-readonly KERNEL_DIR=linux-source-6.1
 readonly KUNITCONFIG=$SCRIPT_DIR/xiova.kunitconfig
 
 # UML only: kunit.py's arch_uml.config enables PCI over virtio but leaves
@@ -54,11 +54,16 @@ readonly X86_QEMU_ARGS='-smp 2 -accel tcg'
 readonly SPLAT_RE='BUG:|WARNING:|Oops|Call Trace|KASAN|possible circular locking|possible recursive locking|inconsistent lock state|sleeping function called from invalid context|suspicious RCU usage|Kernel panic|general protection fault|soft lockup|self-detected stall|detected stalls on CPU'
 
 usage() {
-	echo "usage: $0 uml|x86_64" >&2
+	echo "usage: $0 [--kernel 6.1|6.12] uml|x86_64" >&2
 	exit 2
 }
 
 main() {
+	local version=6.1
+	if [[ ${1:-} == --kernel ]]; then
+		version=${2:-}
+		shift 2 || usage
+	fi
 	[[ $# -eq 1 ]] || usage
 	ARCH=$1
 	case $ARCH in
@@ -66,15 +71,25 @@ main() {
 	x86_64) KUNIT_ARCH=x86_64 ;;
 	*) usage ;;
 	esac
+	# 6.1's names stay as they were; 6.12's carry the version.
+	case $version in
+	6.1) SUFFIX='' PREFIX='' ;;
+	6.12) SUFFIX=-6.12 PREFIX=6.12: ;;
+	*) usage ;;
+	esac
+	KERNEL_PKG=linux-source-$version
+	KERNEL_TARBALL=/usr/src/$KERNEL_PKG.tar.xz
+	KERNEL_DIR=$KERNEL_PKG
+	NAME=$ARCH$SUFFIX
 
 	SRC=$(module_src)
 	install_deps
 	CACHE=$(xiova_cache_dir)
 	TREE=$CACHE/$KERNEL_DIR
-	BUILD_DIR=$CACHE/kunit-$ARCH
-	CONSOLE_LOG=$CACHE/kunit-$ARCH.log
-	JSON=$CACHE/kunit-$ARCH.json
-	TOOL_LOG=$CACHE/kunit-$ARCH.tool.log
+	BUILD_DIR=$CACHE/kunit-$NAME
+	CONSOLE_LOG=$CACHE/kunit-$NAME.log
+	JSON=$CACHE/kunit-$NAME.json
+	TOOL_LOG=$CACHE/kunit-$NAME.tool.log
 
 	# All runs share one kernel tree whose drivers/xiova links name one
 	# module source, so runs (even of different ARCHs) take turns.
@@ -127,7 +142,7 @@ prepare_tree() {
 	mv "$tmp/$KERNEL_DIR" "$TREE"
 	rmdir "$tmp"
 	# Objects built from another tree must not be mistaken for current ones.
-	rm -rf "$CACHE"/kunit-uml "$CACHE"/kunit-x86_64
+	rm -rf "$CACHE/kunit-uml$SUFFIX" "$CACHE/kunit-x86_64$SUFFIX"
 	printf '%s\n' "$want" >"$stamp"
 }
 
@@ -312,7 +327,7 @@ report() {
 		fi
 	fi
 
-	results=$(sed '/^$/d' <<<"$results")
+	results=$(sed -E "/^\$/d; s/^(ok|not ok) /\\1 $PREFIX/" <<<"$results")
 	local passed failed skipped
 	passed=$(grep -c '^ok [^#]*$' <<<"$results" || true)
 	failed=$(grep -c '^not ok ' <<<"$results" || true)
@@ -329,7 +344,7 @@ report() {
 	fi
 
 	printf '%s\n' "$results"
-	echo "kunit-$ARCH: $passed passed, $failed failed, $skipped skipped"
+	echo "kunit-$NAME: $passed passed, $failed failed, $skipped skipped"
 	[[ $KUNIT_RC -eq 0 && $failed -eq 0 && $passed -gt 0 ]]
 }
 
@@ -339,9 +354,9 @@ report_timing() {
 	local line
 	line=$(grep -oE 'Elapsed time: .*running' "$TOOL_LOG" | tail -n 1 || true)
 	if [[ $line =~ ([0-9.]+)s\ configuring,\ ([0-9.]+)s\ building,\ ([0-9.]+)s\ running ]]; then
-		log "kunit-$ARCH timing: configure ${BASH_REMATCH[1]}s, build ${BASH_REMATCH[2]}s, run ${BASH_REMATCH[3]}s (kunit.py wall ${WALL_SECONDS}s)"
+		log "kunit-$NAME timing: configure ${BASH_REMATCH[1]}s, build ${BASH_REMATCH[2]}s, run ${BASH_REMATCH[3]}s (kunit.py wall ${WALL_SECONDS}s)"
 	else
-		log "kunit-$ARCH timing: kunit.py wall ${WALL_SECONDS}s (did not reach the run)"
+		log "kunit-$NAME timing: kunit.py wall ${WALL_SECONDS}s (did not reach the run)"
 	fi
 }
 
