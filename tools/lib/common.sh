@@ -114,6 +114,31 @@ debian_612_kver() {
 	printf '%s\n' "${pkg#linux-headers-}"
 }
 
+# check_debian_kind KIND: dies unless KIND names one of Debian's kernels
+# that debian_kernel_paths knows.
+check_debian_kind() {
+	case $1 in
+	debian | debian612) ;;
+	*) die "--kernel: debian (6.1) or debian612 (6.12), not '$1'" ;;
+	esac
+}
+
+# debian_kernel_paths KIND: tools/vm/debian-kernel.sh's KEY=value lines for
+# Debian's kernel of that kind: debian, the one matching the installed
+# linux-headers-amd64 (6.1), or debian612, debian_612_kver's.
+debian_kernel_paths() {
+	local script kver
+	script=$(cd "$(dirname "${BASH_SOURCE[0]}")/../vm" && pwd)/debian-kernel.sh
+	case $1 in
+	debian) "$script" ;;
+	debian612)
+		kver=$(debian_612_kver) || exit 1
+		XIOVA_KVER=$kver "$script"
+		;;
+	*) die "debian_kernel_paths: unknown kind '$1'" ;;
+	esac
+}
+
 _newest_pkg() {
 	apt-cache pkgnames linux-headers-6.12. 2>/dev/null | grep -E "$1" |
 		sort -V | tail -n 1 || true

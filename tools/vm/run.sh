@@ -25,8 +25,10 @@
 # XIOVA_VM_VERBOSE=1, XIOVA_INTEL_IOMMU_OPTS (default
 # "caching-mode=on,intremap=on"), XIOVA_KVM_PROBE_TIMEOUT (default 20),
 # XIOVA_KLOG_IGNORE (see judge.sh), XIOVA_BOOT_STALL (seconds before a boot
-# that has not reached /init counts as stalled; default 240) and
-# XIOVA_BOOT_RETRIES (new boots after a stall; default 1).
+# that has not reached /init counts as stalled; default 240),
+# XIOVA_BOOT_RETRIES (new boots after a stall; default 1),
+# XIOVA_TCG_THREAD (TCG's thread=: "single" runs every vCPU on one host
+# thread; default one thread per vCPU).
 #
 # TCG is the default because KVM guests hang on some hosts; QEMU's own exit
 # status says nothing about the guest, only the log does.
@@ -65,6 +67,7 @@ main() {
 	[[ -n $APPEND ]] && cmdline+=" $APPEND"
 
 	local accel=tcg
+	[[ -n ${XIOVA_TCG_THREAD:-} ]] && accel+=,thread=$XIOVA_TCG_THREAD
 	if ((TRY_KVM)) && kvm_works "$cmdline"; then
 		accel=kvm
 		# Interrupt remapping needs the IOAPIC emulated in userspace.

@@ -2,11 +2,16 @@
 # Runs the xiova guest test suite on Debian's own kernel behind an emulated
 # Intel IOMMU: builds the module and the kselftests, packs them with
 # guest-xiova.sh, boots QEMU with the edu device and prints the judge's
-# verdicts, "vm-debian-intel: N passed, N failed, N skipped" last.
+# verdicts, "vm-NAME: N passed, N failed, N skipped" last (NAME is
+# debian-intel on 6.1, debian612-intel on 6.12).
 # Exits non-zero if any check failed.
 #
-# Usage: test-debian.sh [-l LOG] [-t SECS] [-a KEY=value]...
-#   -l, --log FILE      serial log (default $XIOVA_CACHE/logs/vm-debian-intel.log)
+# Usage: test-debian.sh [-k KIND] [-l LOG] [-t SECS] [-a KEY=value]...
+#   -k, --kernel debian|debian612
+#                       Debian's 6.1 (default, the one matching
+#                       linux-headers-amd64) or Debian 12's 6.12
+#                       (debian_612_kver in tools/lib/common.sh)
+#   -l, --log FILE      serial log (default $XIOVA_CACHE/logs/vm-NAME.log)
 #   -t, --timeout SECS  wall-clock limit for the VM (default 1200)
 #   -a, --append ARG    extra kernel command line word, e.g. XIOVA_CYCLES=5
 #
@@ -22,21 +27,21 @@ REPO=$(cd "$HERE/../.." && pwd)
 readonly HERE REPO
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$REPO/tools/lib/common.sh"
-readonly NAME=debian-intel
 readonly SELFTEST_DIR=$REPO/tools/testing/selftests/xiova
 
 log() { printf 'test-debian: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 
-LOG='' TIMEOUT=1200 APPEND=()
+KERNEL_KIND=debian LOG='' TIMEOUT=1200 APPEND=()
 WORK=''
 
 main() {
 	parse_args "$@"
-	local paths
-	paths=$("$HERE/debian-kernel.sh")
-	eval "$paths" # KVER KERNEL HEADERS ...
+	local paths KVER='' KERNEL='' MODDIR='' HEADERS=''
+	paths=$(debian_kernel_paths "$KERNEL_KIND")
+	eval "$paths" # KVER KERNEL MODDIR HEADERS ...
+	local name=$KERNEL_KIND-intel
 
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/xiova-test-debian.XXXXXX")
 	trap 'rm -rf "$WORK"' EXIT
@@ -48,12 +53,13 @@ main() {
 	make -C "$SELFTEST_DIR" -j2 OUTPUT="$WORK/selftests" >&2 ||
 		die "selftest build failed"
 	"$HERE/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
+		--kver "$KVER" --moddir "$MODDIR" \
 		-g "$HERE/guest-xiova.sh" -t $((TIMEOUT - 60)) \
 		-f "$WORK/selftests:/xiova/selftests" "$WORK/src/xiova.ko"
 	log "built in $(elapsed "$start")s"
 
 	local args=(-k "$KERNEL" -i "$WORK/initramfs.cpio.gz" --iommu intel
-		--name "$NAME" -t "$TIMEOUT" -a 'slub_debug=FZPU,xiova_*')
+		--name "$name" -t "$TIMEOUT" -a 'slub_debug=FZPU,xiova_*')
 	[[ -n $LOG ]] && args+=(-l "$LOG")
 	local word
 	for word in "${APPEND[@]}"; do args+=(-a "$word"); done
@@ -72,10 +78,12 @@ parse_args() {
 			continue
 		fi
 		case $1 in
+		-k | --kernel) KERNEL_KIND=$2; shift 2 ;;
 		-h | --help) usage 0 ;;
 		*) log "unknown argument $1"; usage 2 >&2 ;;
 		esac
 	done
+	check_debian_kind "$KERNEL_KIND"
 	check_vm_timeout
 }
 

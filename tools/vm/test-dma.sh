@@ -8,7 +8,9 @@
 # check failed.
 #
 # Usage: test-dma.sh [options]
-#   -k, --kernel debian|test   Debian's 6.1 (default) or the debug test
+#   -k, --kernel debian|debian612|test
+#                              Debian's 6.1 (default), Debian 12's 6.12
+#                              (debian_612_kver) or the debug test
 #                              kernel of test-kernel.sh (KASAN, lockdep,
 #                              kmemleak)
 #   -i, --iommu intel|virtio   emulated IOMMU (default intel; virtio needs
@@ -45,9 +47,11 @@ main() {
 		kdir=$BUILD
 		initramfs_args=(--kver "$KVER" --moddir "$MODDIR")
 	else
-		eval "$("$HERE/debian-kernel.sh")" # KVER KERNEL HEADERS
+		local paths
+		paths=$(debian_kernel_paths "$KERNEL_KIND")
+		eval "$paths" # KVER KERNEL MODDIR HEADERS
 		kdir=$HEADERS
-		initramfs_args=(-k e1000 -k nvme -k pci-stub)
+		initramfs_args=(--kver "$KVER" --moddir "$MODDIR" -k e1000 -k nvme -k pci-stub)
 	fi
 	build_module_copy "$WORK/src" "$kdir"
 	cp -r "$REPO/tools/edu" "$WORK/edu"
@@ -104,10 +108,10 @@ parse_args() {
 		esac
 		shift
 	done
-	[[ $KERNEL_KIND == debian || $KERNEL_KIND == test ]] || die "--kernel: debian or test"
+	[[ $KERNEL_KIND == test ]] || check_debian_kind "$KERNEL_KIND"
 	[[ $IOMMU == intel || $IOMMU == virtio ]] || die "--iommu: intel or virtio"
 	[[ $KERNEL_KIND == test || $IOMMU == intel ]] ||
-		die "Debian's 6.1 has no virtio-iommu driver: use --kernel test"
+		die "on Debian's kernels only intel is supported (6.1 has no virtio-iommu driver): use --kernel test"
 	[[ $CYCLES =~ ^[0-9]+$ ]] || die "--cycles wants a number"
 	check_vm_timeout
 	devices

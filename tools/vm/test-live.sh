@@ -7,7 +7,9 @@
 # exits non-zero if any check failed.
 #
 # Usage: test-live.sh [options]
-#   -k, --kernel debian|test   Debian's kernel (default) or the debug test
+#   -k, --kernel debian|debian612|test
+#                              Debian's 6.1 (default), Debian 12's 6.12
+#                              (debian_612_kver) or the debug test
 #                              kernel of test-kernel.sh
 #   -i, --iommu intel|virtio   emulated IOMMU (default intel; virtio needs
 #                              the test kernel)
@@ -46,9 +48,11 @@ main() {
 		kdir=$BUILD
 		initramfs_args=(--kver "$KVER" --moddir "$MODDIR")
 	else
-		eval "$("$HERE/debian-kernel.sh")" # KVER KERNEL HEADERS
+		local paths
+		paths=$(debian_kernel_paths "$KERNEL_KIND")
+		eval "$paths" # KVER KERNEL MODDIR HEADERS
 		kdir=$HEADERS
-		initramfs_args=(-k e1000 -k nvme)
+		initramfs_args=(--kver "$KVER" --moddir "$MODDIR" -k e1000 -k nvme)
 	fi
 	build_module_copy "$WORK/src" "$kdir"
 	[[ -f $WORK/src/live/xiova_live.ko ]] ||
@@ -110,10 +114,10 @@ parse_args() {
 		esac
 		shift
 	done
-	[[ $KERNEL_KIND == debian || $KERNEL_KIND == test ]] || die "--kernel: debian or test"
+	[[ $KERNEL_KIND == test ]] || check_debian_kind "$KERNEL_KIND"
 	[[ $IOMMU == intel || $IOMMU == virtio ]] || die "--iommu: intel or virtio"
 	[[ $KERNEL_KIND == test || $IOMMU == intel ]] ||
-		die "Debian's 6.1 has no virtio-iommu driver: use --kernel test"
+		die "on Debian's kernels only intel is supported (6.1 has no virtio-iommu driver): use --kernel test"
 	[[ $CYCLES =~ ^[0-9]+$ && $TYPE_CYCLES =~ ^[0-9]+$ ]] || die "--cycles and --type-cycles want numbers"
 	check_vm_timeout
 }
