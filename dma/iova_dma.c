@@ -433,13 +433,31 @@ int xiova_dma_attach(const char *bdf, enum xiova_dma_type type)
 	return ret;
 }
 
+/*
+ * 6.12's iommu_group_store_type() refuses a type change only while a driver
+ * is bound: on an unbound attached device it puts the group on a new
+ * default domain in place of the shim's one and sets the device up for
+ * iommu-dma (dev->dma_iommu) beside the shim's operations. 6.1 refuses
+ * while the group is not on its default domain.
+ */
+static bool xiova_dma_replaced(struct xiova_dma_dev *dd)
+{
+	return iommu_get_domain_for_dev(&dd->pdev->dev) != dd->domain;
+}
+
 /* New operations find the device's earlier ones, and not @dd. */
 static void xiova_dma_unlink(struct xiova_dma_dev *dd)
 {
+	struct device *dev = &dd->pdev->dev;
+
 	lockdep_assert_held(&xiova_dma_mutex);
-	xiova_dev_restore_dma_iommu(&dd->pdev->dev, dd->old_dma_iommu);
-	set_dma_ops(&dd->pdev->dev, dd->old_ops);
 	list_del_rcu(&dd->list);
+	if (READ_ONCE(dd->evicted))
+		return;
+	/* The core set dma_iommu for the domain that replaced the shim's. */
+	if (!xiova_dma_replaced(dd))
+		xiova_dev_restore_dma_iommu(dev, dd->old_dma_iommu);
+	set_dma_ops(dev, dd->old_ops);
 }
 
 /* Unlinks @dd; the caller frees it once nothing can reach it any more. */
@@ -448,7 +466,7 @@ static int xiova_dma_unlink_locked(struct xiova_dma_dev *dd)
 	struct device *dev = &dd->pdev->dev;
 	s64 live;
 
-	if (dev->driver) {
+	if (dev->driver && !READ_ONCE(dd->evicted)) {
 		pci_err(dd->pdev, "driver %s is bound: unbind it before detaching\n",
 			dev->driver->name);
 		return -EBUSY;
@@ -607,20 +625,34 @@ void xiova_dma_sum_stats(struct xiova_dma_dev *dd, struct xiova_dma_stats *sum)
 	}
 }
 
+static struct xiova_dma_dev *xiova_dma_find_evicted(void)
+{
+	struct xiova_dma_dev *dd;
+
+	lockdep_assert_held(&xiova_dma_mutex);
+	list_for_each_entry(dd, &xiova_dma_devs, list)
+		if (READ_ONCE(dd->evicted))
+			return dd;
+	return NULL;
+}
+
 /*
  * A device leaving the bus while attached (hot removal, sysfs "remove")
  * leaves the shim first, so that the group is back on its default domain
  * before the IOMMU core releases the device and a rescan finds it new.
  * Its driver is gone by then: what it left mapped can never be unmapped.
+ * An evicted device leaves the same way, with a driver bound already.
+ *
+ * @pdev, or else any evicted device, leaves: false if there was none.
  */
-static void xiova_dma_removed(struct pci_dev *pdev)
+static bool xiova_dma_leave(struct pci_dev *pdev)
 {
 	struct xiova_dma_dev *dd;
 	s64 live = 0;
 
 	mutex_lock(&xiova_dma_attach_mutex);
 	mutex_lock(&xiova_dma_mutex);
-	dd = xiova_dma_find_pdev(pdev);
+	dd = pdev ? xiova_dma_find_pdev(pdev) : xiova_dma_find_evicted();
 	if (dd) {
 		live = xiova_dma_live_mappings(dd);
 		xiova_dma_unlink(dd);
@@ -628,17 +660,56 @@ static void xiova_dma_removed(struct pci_dev *pdev)
 	mutex_unlock(&xiova_dma_mutex);
 	if (dd) {
 		if (live)
-			pci_warn(pdev, "removed with %lld mappings live\n", live);
+			pci_warn(dd->pdev, "left with %lld mappings live\n", live);
 		xiova_dma_release(dd);
 	}
 	mutex_unlock(&xiova_dma_attach_mutex);
+	return dd;
+}
+
+static void xiova_dma_evict_fn(struct work_struct *work)
+{
+	while (xiova_dma_leave(NULL))
+		;
+}
+
+static DECLARE_WORK(xiova_dma_evict_work, xiova_dma_evict_fn);
+
+/*
+ * A driver is about to probe a device whose group left the shim's domain
+ * (xiova_dma_replaced()): it gets the kernel's DMA API, and the shim lets
+ * the device go. The driver core holds the device lock here, which attach
+ * and detach take inside the shim's mutexes: the state is freed later, by
+ * a work item.
+ */
+static void xiova_dma_bind(struct pci_dev *pdev)
+{
+	struct xiova_dma_dev *dd;
+
+	device_lock_assert(&pdev->dev);
+	xiova_dma_read_lock();
+	dd = xiova_dma_lookup(&pdev->dev);
+	if (dd && !READ_ONCE(dd->evicted) && xiova_dma_replaced(dd)) {
+		pci_warn(pdev, "IOMMU group %d left the %s domain (type attribute written?): %s gets the kernel's DMA API\n",
+			 iommu_group_id(dd->group), KBUILD_MODNAME,
+			 pdev->dev.driver ? pdev->dev.driver->name : "the driver");
+		set_dma_ops(&pdev->dev, dd->old_ops);
+		WRITE_ONCE(dd->evicted, true);
+	} else {
+		dd = NULL;
+	}
+	xiova_dma_read_unlock();
+	if (dd)
+		schedule_work(&xiova_dma_evict_work);
 }
 
 static int xiova_dma_bus_notify(struct notifier_block *nb,
 				unsigned long action, void *data)
 {
 	if (action == BUS_NOTIFY_DEL_DEVICE)
-		xiova_dma_removed(to_pci_dev(data));
+		xiova_dma_leave(to_pci_dev(data));
+	else if (action == BUS_NOTIFY_BIND_DRIVER)
+		xiova_dma_bind(to_pci_dev(data));
 	return NOTIFY_DONE;
 }
 
@@ -671,6 +742,8 @@ put_cache:
 
 static void __exit xiova_dma_exit(void)
 {
+	/* Its last call may still be returning from xiova_dma_release(). */
+	cancel_work_sync(&xiova_dma_evict_work);
 	/* Each attached device holds a module reference: none is left here. */
 	WARN_ON(!list_empty(&xiova_dma_devs));
 	xiova_dma_debugfs_exit();

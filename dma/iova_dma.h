@@ -173,6 +173,8 @@ struct xiova_dma_dev {
 	u64				fq_timeouts;
 	struct dentry			*debugfs;
 	struct list_head		list;
+	/* Its group left the domain (6.12's type attribute): ops restored. */
+	bool				evicted;
 };
 
 /* iova_dma.c: attach, detach, type changes */
