@@ -127,13 +127,13 @@ check_debian_kind() {
 # Debian's kernel of that kind: debian, the one matching the installed
 # linux-headers-amd64 (6.1), or debian612, debian_612_kver's.
 debian_kernel_paths() {
-	local script kver
+	local script release
 	script=$(cd "$(dirname "${BASH_SOURCE[0]}")/../vm" && pwd)/debian-kernel.sh
 	case $1 in
 	debian) "$script" ;;
 	debian612)
-		kver=$(debian_612_kver) || exit 1
-		XIOVA_KVER=$kver "$script"
+		release=$(debian_612_kver) || exit 1
+		XIOVA_KVER=$release "$script"
 		;;
 	*) die "debian_kernel_paths: unknown kind '$1'" ;;
 	esac
