@@ -451,13 +451,14 @@ static void xiova_dma_unlink(struct xiova_dma_dev *dd)
 	struct device *dev = &dd->pdev->dev;
 
 	lockdep_assert_held(&xiova_dma_mutex);
+	/* An evicted device's operations were put back at its bind. */
+	if (!READ_ONCE(dd->evicted)) {
+		/* The core set dma_iommu for a domain that replaced the shim's. */
+		if (!xiova_dma_replaced(dd))
+			xiova_dev_restore_dma_iommu(dev, dd->old_dma_iommu);
+		set_dma_ops(dev, dd->old_ops);
+	}
 	list_del_rcu(&dd->list);
-	if (READ_ONCE(dd->evicted))
-		return;
-	/* The core set dma_iommu for the domain that replaced the shim's. */
-	if (!xiova_dma_replaced(dd))
-		xiova_dev_restore_dma_iommu(dev, dd->old_dma_iommu);
-	set_dma_ops(dev, dd->old_ops);
 }
 
 /* Unlinks @dd; the caller frees it once nothing can reach it any more. */
@@ -490,7 +491,13 @@ static void xiova_dma_release(struct xiova_dma_dev *dd)
 	/* debugfs_remove() waits for file operations still running on @dd. */
 	xiova_dma_debugfs_remove(dd);
 	synchronize_rcu();
-	iommu_detach_group(dd->domain, dd->group);
+	/*
+	 * iommu_detach_group() ignores the domain it is given: a group that
+	 * has left the shim's domain may belong to another owner (VFIO) by
+	 * now, whose blocking domain it would install.
+	 */
+	if (!xiova_dma_replaced(dd))
+		iommu_detach_group(dd->domain, dd->group);
 	pci_info(dd->pdev, "detached: back to the default IOMMU domain\n");
 	xiova_dma_dev_free(dd);
 	module_put(THIS_MODULE);
@@ -742,12 +749,16 @@ put_cache:
 
 static void __exit xiova_dma_exit(void)
 {
-	/* Its last call may still be returning from xiova_dma_release(). */
+	/*
+	 * A bind notifier still running may queue the eviction work: the
+	 * notifier goes first. The work's last call may still be returning
+	 * from xiova_dma_release().
+	 */
+	bus_unregister_notifier(&pci_bus_type, &xiova_dma_bus_nb);
 	cancel_work_sync(&xiova_dma_evict_work);
 	/* Each attached device holds a module reference: none is left here. */
 	WARN_ON(!list_empty(&xiova_dma_devs));
 	xiova_dma_debugfs_exit();
-	bus_unregister_notifier(&pci_bus_type, &xiova_dma_bus_nb);
 	xiova_cache_put();
 }
 
