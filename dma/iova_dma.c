@@ -632,6 +632,16 @@ void xiova_dma_sum_stats(struct xiova_dma_dev *dd, struct xiova_dma_stats *sum)
 	}
 }
 
+static bool xiova_dma_is_attached(struct pci_dev *pdev)
+{
+	bool attached;
+
+	xiova_dma_read_lock();
+	attached = xiova_dma_lookup(&pdev->dev);
+	xiova_dma_read_unlock();
+	return attached;
+}
+
 static struct xiova_dma_dev *xiova_dma_find_evicted(void)
 {
 	struct xiova_dma_dev *dd;
@@ -657,6 +667,13 @@ static bool xiova_dma_leave(struct pci_dev *pdev)
 	struct xiova_dma_dev *dd;
 	s64 live = 0;
 
+	/*
+	 * Every removal passes here, some under another device's lock (a
+	 * PF's, when its VFs go): the shim's mutexes, which attach holds
+	 * while it takes a device lock, only for a device that is attached.
+	 */
+	if (pdev && !xiova_dma_is_attached(pdev))
+		return false;
 	mutex_lock(&xiova_dma_attach_mutex);
 	mutex_lock(&xiova_dma_mutex);
 	dd = pdev ? xiova_dma_find_pdev(pdev) : xiova_dma_find_evicted();
