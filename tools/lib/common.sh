@@ -30,6 +30,67 @@ vm_suite_opt() {
 	esac
 }
 
+# vm_parse_args SUITE_OPT ARG...: a VM suite's command line: vm_suite_opt's
+# options, -h/--help (the caller's usage), and those the suite's own
+# function SUITE_OPT knows. It is called as SUITE_OPT OPTION [VALUE...]
+# and returns 0 when it took OPTION and a value, 1 when it took OPTION
+# alone, 2 when it does not know OPTION.
+vm_parse_args() {
+	local suite_opt=$1 rc
+	shift
+	while (($#)); do
+		if vm_suite_opt "$@"; then
+			shift 2
+			continue
+		fi
+		case $1 in -h | --help) usage 0 ;; esac
+		rc=0
+		"$suite_opt" "$@" || rc=$?
+		case $rc in
+		0) shift 2 ;;
+		1) shift ;;
+		*) log "unknown argument $1"; usage 2 >&2 ;;
+		esac
+	done
+}
+
+# check_vm_kernel_iommu KIND IOMMU: a kernel of test-dma.sh and
+# test-live.sh (debian, debian612 or test) and an IOMMU it has a driver for.
+check_vm_kernel_iommu() {
+	case $1 in
+	debian | debian612 | test) ;;
+	*) die "--kernel: debian (6.1), debian612 (6.12) or test (the debug kernel), not '$1'" ;;
+	esac
+	[[ $2 == intel || $2 == virtio ]] || die "--iommu: intel or virtio"
+	[[ $1 == test || $2 == intel ]] ||
+		die "on Debian's kernels only intel is supported (6.1 has no virtio-iommu driver): use --kernel test"
+}
+
+# vm_kernel KIND MODULE...: the kernel a VM suite boots, as KVER, KERNEL,
+# MODDIR and KDIR (what modules build against), and INITRAMFS_ARGS for
+# mkinitramfs.sh: Debian's (debian, debian612) with its modules MODULE...,
+# or test, the debug kernel of test-kernel.sh, which has them built in.
+vm_kernel() {
+	local kind=$1 paths module vm
+	shift
+	vm=$(cd "$(dirname "${BASH_SOURCE[0]}")/../vm" && pwd)
+	# shellcheck disable=SC2034 # the caller's variables
+	if [[ $kind == test ]]; then
+		paths=$("$vm/test-kernel.sh") || exit 1
+		eval "$paths" # KVER KERNEL MODDIR BUILD
+		KDIR=$BUILD
+		INITRAMFS_ARGS=(--kver "$KVER" --moddir "$MODDIR")
+	else
+		paths=$(debian_kernel_paths "$kind") || exit 1
+		eval "$paths" # KVER KERNEL MODDIR HEADERS
+		KDIR=$HEADERS
+		INITRAMFS_ARGS=(--kver "$KVER" --moddir "$MODDIR")
+		for module; do
+			INITRAMFS_ARGS+=(-k "$module")
+		done
+	fi
+}
+
 # Under TCG a VM needs two minutes to boot and run anything at all.
 check_vm_timeout() {
 	if [[ ! $TIMEOUT =~ ^[0-9]+$ ]] || ((TIMEOUT <= 120)); then

@@ -74,19 +74,16 @@ main() {
 	return "$rc"
 }
 
+# vm_parse_args's SUITE_OPT.
+io_opt() {
+	case $1 in
+	--iommu) IOMMU=$2 ;;
+	*) return 2 ;;
+	esac
+}
+
 parse_args() {
-	while (($#)); do
-		if vm_suite_opt "$@"; then
-			shift 2
-			continue
-		fi
-		case $1 in
-		--iommu) IOMMU=$2; shift ;;
-		-h | --help) usage 0 ;;
-		*) log "unknown argument $1"; usage 2 >&2 ;;
-		esac
-		shift
-	done
+	vm_parse_args io_opt "$@"
 	case $IOMMU in intel | none) ;; *) die "--iommu is intel or none" ;; esac
 	check_vm_timeout
 }

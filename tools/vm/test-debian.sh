@@ -71,18 +71,16 @@ main() {
 	return "$rc"
 }
 
+# vm_parse_args's SUITE_OPT.
+debian_opt() {
+	case $1 in
+	-k | --kernel) KERNEL_KIND=$2 ;;
+	*) return 2 ;;
+	esac
+}
+
 parse_args() {
-	while (($#)); do
-		if vm_suite_opt "$@"; then
-			shift 2
-			continue
-		fi
-		case $1 in
-		-k | --kernel) KERNEL_KIND=$2; shift 2 ;;
-		-h | --help) usage 0 ;;
-		*) log "unknown argument $1"; usage 2 >&2 ;;
-		esac
-	done
+	vm_parse_args debian_opt "$@"
 	check_debian_kind "$KERNEL_KIND"
 	check_vm_timeout
 }

@@ -89,22 +89,19 @@ build_helpers() {
 		die "blkpattern build failed"
 }
 
+# vm_parse_args's SUITE_OPT.
+hardening_opt() {
+	case $1 in
+	-i | --iommu) IOMMU=$2 ;;
+	-k | --kernel) KERNEL_KIND=$2 ;;
+	-p | --parts) PARTS=$2 ;;
+	-s | --soak) SOAK=$2 ;;
+	*) return 2 ;;
+	esac
+}
+
 parse_args() {
-	while (($#)); do
-		if vm_suite_opt "$@"; then
-			shift 2
-			continue
-		fi
-		case $1 in
-		-i | --iommu) IOMMU=$2; shift ;;
-		-k | --kernel) KERNEL_KIND=$2; shift ;;
-		-p | --parts) PARTS=$2; shift ;;
-		-s | --soak) SOAK=$2; shift ;;
-		-h | --help) usage 0 ;;
-		*) log "unknown argument $1"; usage 2 >&2 ;;
-		esac
-		shift
-	done
+	vm_parse_args hardening_opt "$@"
 	[[ $IOMMU == intel || $IOMMU == virtio ]] || die "--iommu: intel or virtio"
 	[[ $KERNEL_KIND == kasan || $KERNEL_KIND == kcsan ]] || die "--kernel: kasan or kcsan"
 	if [[ -z $PARTS ]]; then

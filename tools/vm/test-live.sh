@@ -42,18 +42,9 @@ main() {
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/xiova-test-live.XXXXXX")
 	trap 'rm -rf "$WORK"' EXIT
 
-	local kdir initramfs_args=()
-	if [[ $KERNEL_KIND == test ]]; then
-		eval "$("$HERE/test-kernel.sh")" # KVER KERNEL MODDIR BUILD
-		kdir=$BUILD
-		initramfs_args=(--kver "$KVER" --moddir "$MODDIR")
-	else
-		local paths
-		paths=$(debian_kernel_paths "$KERNEL_KIND")
-		eval "$paths" # KVER KERNEL MODDIR HEADERS
-		kdir=$HEADERS
-		initramfs_args=(--kver "$KVER" --moddir "$MODDIR" -k e1000 -k nvme)
-	fi
+	local KVER='' KERNEL='' MODDIR='' KDIR='' INITRAMFS_ARGS=()
+	vm_kernel "$KERNEL_KIND" e1000 nvme
+	local kdir=$KDIR initramfs_args=("${INITRAMFS_ARGS[@]}")
 	build_module_copy "$WORK/src" "$kdir"
 	[[ -f $WORK/src/live/xiova_live.ko ]] ||
 		die "no live/xiova_live.ko: $kdir lacks CONFIG_LIVEPATCH or CONFIG_DEBUG_INFO_BTF"
@@ -97,27 +88,21 @@ devices() {
 	)
 }
 
+# vm_parse_args's SUITE_OPT.
+live_opt() {
+	case $1 in
+	-k | --kernel) KERNEL_KIND=$2 ;;
+	-i | --iommu) IOMMU=$2 ;;
+	-s | --strict) STRICT=1; return 1 ;;
+	-c | --cycles) CYCLES=$2 ;;
+	-T | --type-cycles) TYPE_CYCLES=$2 ;;
+	*) return 2 ;;
+	esac
+}
+
 parse_args() {
-	while (($#)); do
-		if vm_suite_opt "$@"; then
-			shift 2
-			continue
-		fi
-		case $1 in
-		-k | --kernel) KERNEL_KIND=$2; shift ;;
-		-i | --iommu) IOMMU=$2; shift ;;
-		-s | --strict) STRICT=1 ;;
-		-c | --cycles) CYCLES=$2; shift ;;
-		-T | --type-cycles) TYPE_CYCLES=$2; shift ;;
-		-h | --help) usage 0 ;;
-		*) log "unknown argument $1"; usage 2 >&2 ;;
-		esac
-		shift
-	done
-	[[ $KERNEL_KIND == test ]] || check_debian_kind "$KERNEL_KIND"
-	[[ $IOMMU == intel || $IOMMU == virtio ]] || die "--iommu: intel or virtio"
-	[[ $KERNEL_KIND == test || $IOMMU == intel ]] ||
-		die "on Debian's kernels only intel is supported (6.1 has no virtio-iommu driver): use --kernel test"
+	vm_parse_args live_opt "$@"
+	check_vm_kernel_iommu "$KERNEL_KIND" "$IOMMU"
 	[[ $CYCLES =~ ^[0-9]+$ && $TYPE_CYCLES =~ ^[0-9]+$ ]] || die "--cycles and --type-cycles want numbers"
 	check_vm_timeout
 }

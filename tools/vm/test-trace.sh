@@ -81,19 +81,16 @@ save_dump() {
 	fi
 }
 
+# vm_parse_args's SUITE_OPT.
+trace_opt() {
+	case $1 in
+	-d | --dump) DUMP=$2 ;;
+	*) return 2 ;;
+	esac
+}
+
 parse_args() {
-	while (($#)); do
-		if vm_suite_opt "$@"; then
-			shift 2
-			continue
-		fi
-		case $1 in
-		-d | --dump) DUMP=$2; shift ;;
-		-h | --help) usage 0 ;;
-		*) log "unknown argument $1"; usage 2 >&2 ;;
-		esac
-		shift
-	done
+	vm_parse_args trace_opt "$@"
 	check_vm_timeout
 }
 
