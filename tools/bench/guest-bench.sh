@@ -102,12 +102,19 @@ depot_excess() {
 # allocator's magazines and nodes (the VM boots with slab_nomerge). SLUB
 # counts the free objects of per-CPU slabs as in use until a shrink puts
 # those slabs back on the node's lists.
+# The kernel's magazines: kmalloc-1k on 6.1, their own cache from 6.9.
+if [ -d /sys/kernel/slab/iommu_iova_magazine ]; then
+	STOCK_MAGS=iommu_iova_magazine
+else
+	STOCK_MAGS=kmalloc-1k
+fi
+
 slab_snapshot() {
-	for _c in kmalloc-1k iommu_iova xiova_magazine xiova_node; do
+	for _c in $STOCK_MAGS iommu_iova xiova_magazine xiova_node; do
 		[ -w "/sys/kernel/slab/$_c/shrink" ] && echo 1 >"/sys/kernel/slab/$_c/shrink"
 	done
-	awk -v p="slab_$1_" '
-		$1 == "kmalloc-1k" || $1 == "iommu_iova" || $1 == "xiova_magazine" ||
+	awk -v p="slab_$1_" -v m="$STOCK_MAGS" '
+		$1 == m || $1 == "iommu_iova" || $1 == "xiova_magazine" ||
 		$1 == "xiova_node" {
 			n = $1
 			gsub(/-/, "_", n)
@@ -426,7 +433,7 @@ main() {
 	else
 		load load-xiova-bench xiova_bench || return 1
 		echo "bench: $NCPU CPUs, $REPS repetitions, W3 ${W3_SECS}s in ${W3_WINDOW}s windows"
-		emit "env any rep=0 ncpu=$NCPU reps=$REPS w3_secs=$W3_SECS w3_window=$W3_WINDOW w7_ops=$W7_OPS w7_sg_ops=$W7_SG_OPS w7_batch=$W7_BATCH slab_nomerge=$(grep -c slab_nomerge /proc/cmdline)"
+		emit "env any rep=0 ncpu=$NCPU reps=$REPS w3_secs=$W3_SECS w3_window=$W3_WINDOW w7_ops=$W7_OPS w7_sg_ops=$W7_SG_OPS w7_batch=$W7_BATCH slab_nomerge=$(grep -c slab_nomerge /proc/cmdline) stock_mags=$(echo "$STOCK_MAGS" | tr - _) kernel=$(uname -r)"
 		run_reps
 		run_w7
 		run_w3

@@ -44,13 +44,19 @@ function get(wl, al, idx, key) {
 	return (wl, al, idx, key) in R ? R[wl, al, idx, key] + 0 : 0
 }
 
+# The cache of the kernel's magazines the guest found (runs before it
+# recorded one were on 6.1: kmalloc-1k).
+function stock_mags() {
+	return ("env", "any", 0, "stock_mags") in R ? R["env", "any", 0, "stock_mags"] : "kmalloc_1k"
+}
+
 # Bytes the domain's caches held at idle per /proc/slabinfo (after a shrink):
 # idle minus after the domain was destroyed, objects times object size.
 function slab_bytes(al, idx,    caches, n, i, c, idle, after, sum) {
 	if (al == "ours")
 		n = split("xiova_magazine xiova_node", caches, " ")
 	else
-		n = split("kmalloc_1k iommu_iova", caches, " ")
+		n = split(stock_mags() " iommu_iova", caches, " ")
 	sum = 0
 	for (i = 1; i <= n; i++) {
 		c = caches[i]

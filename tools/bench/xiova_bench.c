@@ -43,6 +43,7 @@
 #include <linux/wait.h>
 
 #include "iova.h"
+#include "dma/iova_compat.h"
 
 MODULE_IMPORT_NS(XIOVA);
 
@@ -65,9 +66,10 @@ MODULE_IMPORT_NS(XIOVA);
 #define BENCH_MAX_SAMPLES	4096
 
 /*
- * The magazine caches of drivers/iommu/iova.c in Debian's 6.1 kernels
- * (checked against 6.1.192) are private to that file. They are mirrored
- * here only to count the magazines and cached ranges of a stock domain;
+ * The magazine caches of drivers/iommu/iova.c are private to that file.
+ * They are mirrored here only to count the magazines and cached ranges of
+ * a stock domain, in the two layouts of Debian 12's kernels (6.1: checked
+ * against 6.1.192, a depot array; 6.12: against 6.12.118, a depot list).
  * bench_census() trusts the mirror only when the ranges it finds cached,
  * plus the live ones, add up to the nodes of the tree.
  */
@@ -75,7 +77,14 @@ MODULE_IMPORT_NS(XIOVA);
 #define STOCK_MAX_GLOBAL_MAGS	32
 
 struct stock_magazine {
+#if XIOVA_STOCK_DEPOT_IS_LIST
+	union {
+		unsigned long		size;
+		struct stock_magazine	*next;
+	};
+#else
 	unsigned long	size;
+#endif
 	unsigned long	pfns[STOCK_MAG_SIZE];
 };
 
@@ -85,12 +94,26 @@ struct stock_cpu_rcache {
 	struct stock_magazine	*prev;
 };
 
+#if XIOVA_STOCK_DEPOT_IS_LIST
+struct stock_rcache {
+	spinlock_t		lock;	/* the real lock of the mirrored struct */
+	unsigned int		depot_size;
+	struct stock_magazine	*depot;
+	struct stock_cpu_rcache	__percpu *cpu_rcaches;
+	struct iova_domain	*iovad;
+	struct delayed_work	work;
+};
+#else
 struct stock_rcache {
 	spinlock_t		lock;	/* the real lock of the mirrored struct */
 	unsigned long		depot_size;
 	struct stock_magazine	*depot[STOCK_MAX_GLOBAL_MAGS];
 	struct stock_cpu_rcache	__percpu *cpu_rcaches;
 };
+#endif
+
+/* The depot's limit, after which frees go to the tree; none for a list. */
+#define STOCK_DEPOT_LIMIT	(XIOVA_STOCK_DEPOT_IS_LIST ? ULONG_MAX : STOCK_MAX_GLOBAL_MAGS)
 
 /* One domain of either allocator; @stock says which member is live. */
 struct bench_dom {
@@ -368,11 +391,11 @@ static bool bench_stock_mags(struct bench_dom *d, struct bench_census *c)
 		spin_lock_irqsave(&rcache->lock, flags);
 		depot = rcache->depot_size;
 		spin_unlock_irqrestore(&rcache->lock, flags);
-		if (depot > STOCK_MAX_GLOBAL_MAGS)
+		if (depot > STOCK_DEPOT_LIMIT)
 			return false;
 		c->mags += depot;
 		c->cached += depot * STOCK_MAG_SIZE;
-		c->depot_full += depot == STOCK_MAX_GLOBAL_MAGS;
+		c->depot_full += depot == STOCK_DEPOT_LIMIT;
 
 		for_each_possible_cpu(cpu) {
 			cpu_rcache = per_cpu_ptr(rcache->cpu_rcaches, cpu);
