@@ -21,7 +21,8 @@
 #   --from-log LOG   do not boot: summarise an earlier run's serial log
 #   --publish        with --from-log: copy to Documentation/bench/ as well
 #
-# Writes serial.log (serial-w7-K.log for the further boots), results.csv
+# Writes serial.log (serial-w7-K.log for the further boots, serial-w8.log
+# for W8's), results.csv
 # (every value), summary.csv, summary.txt, results.inc, w3.dat, w7.dat and
 # PNG plots into the results directory and prints the summary table. The
 # exit status is the VM judge's: timings never fail a run; a module that
@@ -57,13 +58,13 @@ main() {
 		if ! [[ $FROM_LOG -ef $OUT/serial.log ]]; then
 			cp "$FROM_LOG" "$OUT/serial.log"
 			# The further boots' logs travel with the first one.
-			find "$(dirname "$FROM_LOG")" -maxdepth 1 -name 'serial-w7-*.log' \
+			find "$(dirname "$FROM_LOG")" -maxdepth 1 -name 'serial-w[78]*.log' \
 				-exec cp {} "$OUT/" \;
 		fi
 		# The log is judged again: only a clean run may be published.
 		local log
 		: >"$OUT/verdict.txt"
-		for log in "$OUT"/serial.log "$OUT"/serial-w7-*.log; do
+		for log in "$OUT"/serial.log "$OUT"/serial-w7-*.log "$OUT"/serial-w8.log; do
 			[[ -e $log ]] || continue
 			"$ROOT/tools/vm/judge.sh" "$log" bench >>"$OUT/verdict.txt" || rc=$?
 			tail -n1 "$OUT/verdict.txt" >&2
@@ -160,14 +161,15 @@ run_vm() {
 		--kver "$KVER" --moddir "$MODDIR" -g "$HERE/guest-bench.sh" -t "$guest_timeout" \
 		-f "$ROOT/tools/vm/guest-edu-lib.sh:/lib/xiova/guest-edu-lib.sh" \
 		"$WORK/xiova/xiova.ko" "$WORK/xiova/dma/xiova_dma.ko" \
-		"$WORK/bench/xiova_bench.ko" "$WORK/edu/xiova_edu.ko"
+		"$WORK/bench/xiova_bench.ko" "$WORK/edu/xiova_edu.ko" \
+		"$WORK/xiova/live/xiova_live.ko"
 
 	local args=(-a slab_nomerge) kv
 	while IFS= read -r kv; do args+=(-a "$kv"); done < <(guest_settings)
 	log "booting Debian $KVER with intel-iommu (TCG, 2 vCPUs): $REPS repetitions, W3 ${W3_SECS}s"
 	local rc=0 boot
 	# A reused --out directory: only this run's boots may be collected.
-	rm -f "$OUT"/serial-w7-*.log
+	rm -f "$OUT"/serial-w7-*.log "$OUT"/serial-w8.log
 	: >"$OUT/verdict.txt"
 	boot_vm "$OUT/serial.log" $((guest_timeout + 120)) "${args[@]}" || rc=$?
 	for ((boot = 2; boot <= W7_BOOTS; boot++)); do
@@ -175,6 +177,14 @@ run_vm() {
 		boot_vm "$OUT/serial-w7-$boot.log" $((REPS * 30 + 240)) \
 			"${args[@]}" -a BENCH_ONLY=w7 || rc=$?
 	done
+	# W8 enables and disables the live patch: on 6.12 that rewrites every
+	# cond_resched() call site, which TCG runs safely only with one host
+	# thread for both vCPUs (Documentation/live.rst, "Testing on 6.12").
+	log "last boot: W8 alone"
+	local single=''
+	[[ $KERNEL_KIND == debian612 ]] && single=single
+	XIOVA_TCG_THREAD=$single boot_vm "$OUT/serial-w8.log" $((REPS * 60 + 240)) \
+		"${args[@]}" -a BENCH_ONLY=w8 || rc=$?
 	return "$rc"
 }
 
@@ -201,6 +211,9 @@ collect() {
 		awk -v ONLY='^w7' -v REP_BASE=$(((boot - 1) * reps)) -v HEADER=0 \
 			-f "$HERE/collect.awk" "$log"
 	done
+	log=$OUT/serial-w8.log
+	[[ -e $log ]] && awk -v ONLY='^w8' -v HEADER=0 -f "$HERE/collect.awk" "$log"
+	return 0
 }
 
 # What the numbers were measured on, for the record.

@@ -261,6 +261,30 @@ function w7_defs(    modes, mlabel, ops, olabel, okey, i, j) {
 			    modes[i] == "w7q" ? "w7l" : "")
 }
 
+# W8: W7's four operations through the kernel's dma-iommu, with the live
+# patch enabled (ours) and disabled (stock), in one boot. Only when the run
+# had W8 (runs before it did not).
+function w8_defs(    modes, mlabel, ops, olabel, okey, i, j) {
+	if (!(("w8s", "ours") in NIDX))
+		return
+	split("w8s w8l", modes, " ")
+	mlabel["w8s"] = "W8 live patch, strict: "
+	mlabel["w8l"] = "W8 live patch, lazy: "
+	split("pm pu gm gu", ops, " ")
+	olabel["pm"] = "map 1 page"
+	olabel["pu"] = "unmap 1 page"
+	olabel["gm"] = "map 4-page sg"
+	olabel["gu"] = "unmap 4-page sg"
+	okey["pm"] = "page_map_ns"
+	okey["pu"] = "page_unmap_ns"
+	okey["gm"] = "sg_map_ns"
+	okey["gu"] = "sg_unmap_ns"
+	for (i = 1; i <= 2; i++)
+		for (j = 1; j <= 4; j++)
+			def(modes[i] "-" ops[j], mlabel[modes[i]] olabel[ops[j]],
+			    modes[i], okey[ops[j]], "ns", "lower", "ratio<=", 1)
+}
+
 # w7.dat, for the plot: one row per operation, then the median, min and
 # max of each configuration (workload:allocator, in the order of conf).
 function w7_dat(    f, conf, n, ops, keys, i, j, k, wl, al, line, cnt, idx, vals) {
@@ -329,6 +353,8 @@ END {
 	    "miss_rate", "share", "lower", "", 0)
 	def("w4", "W4 uncached sizes, fragmented tree", "w4", "ns_pair", "ns",
 	    "lower", "ratio<=", 0.1)
+	def("w4a", "W4a aligned sizes, misaligned tree", "w4a", "ns_pair",
+	    "ns", "lower", "ratio<=", 0.5)
 	def("w5f", "W5 32-bit full: fast fail", "w5", "fail_ns", "ns",
 	    "lower", "", 0)
 	def("w5b", "W5 32-bit full: fail + 64-bit alloc + free", "w5",
@@ -357,6 +383,7 @@ END {
 	def("memb", "Right after the bursts: mags + tree", "mem",
 	    "@sum:busy_mag_bytes:busy_tree_bytes", "bytes", "lower", "", 0)
 	w7_defs()
+	w8_defs()
 
 	txt = OUT "/summary.txt"
 	csv = OUT "/summary.csv"
