@@ -268,6 +268,12 @@ publish() {
 		[[ -e $OUT/$f ]] && cp "$OUT/$f" "$doc/$f"
 	done
 	log "copied the results to $doc"
+	# The two kernels side by side, from the latest run of each.
+	doc=$ROOT/Documentation/bench
+	if [[ -r $doc/summary.csv && -r $doc/6.12/summary.csv ]]; then
+		awk -v OUT="$doc/kernels.inc" -f "$HERE/compare.awk" \
+			"$doc/summary.csv" "$doc/6.12/summary.csv"
+	fi
 }
 
 main "$@"
