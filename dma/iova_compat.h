@@ -2,8 +2,8 @@
 /*
  * The kernel API differences between the releases xiova_dma builds for
  * (Debian 12's 6.1 and 6.12), one helper per difference, each naming the
- * release that changed it. The other files of the shim call these and
- * test no version themselves.
+ * release that changed it. The other files of the shim, and the benchmark
+ * module, call these and test no version themselves.
  */
 #ifndef _XIOVA_COMPAT_H_
 #define _XIOVA_COMPAT_H_
@@ -84,5 +84,13 @@ static inline void xiova_dev_restore_dma_iommu(struct device *dev, bool was)
 	dev->dma_iommu = was;
 #endif
 }
+
+/*
+ * 6.7: the rcache depot of drivers/iommu/iova.c is an unbounded list of
+ * full magazines (a magazine's size shares its word with the list link),
+ * trimmed by delayed work; before, an array of 32. Only the benchmark
+ * mirrors these private structures, to count a stock domain's magazines.
+ */
+#define XIOVA_STOCK_DEPOT_IS_LIST	XIOVA_KERNEL_AT_LEAST(6, 7)
 
 #endif /* _XIOVA_COMPAT_H_ */

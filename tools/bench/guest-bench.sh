@@ -7,13 +7,15 @@
 #   XIOVA-BENCH: WORKLOAD ALLOCATOR rep=N KEY=VALUE ...
 #
 # W7 drives QEMU's edu device instead, with xiova_edu (tools/edu) through
-# the kernel's dma-iommu or the xiova_dma shim.
+# the kernel's dma-iommu or the xiova_dma shim; W8 drives it through the
+# kernel's dma-iommu with the xiova_live patch disabled or enabled.
 #
 # Settings come from the kernel command line (run.sh -a): BENCH_REPS,
 # BENCH_W1_MS, BENCH_W2_MS, BENCH_W2_BURSTS, BENCH_W3_SECS, BENCH_W3_WINDOW,
 # BENCH_W4_LIVE, BENCH_W4_ITERS, BENCH_W5_ITERS, BENCH_W5_WALKS, BENCH_W6_MS,
 # BENCH_W6_BURSTS, BENCH_MEM_ROUNDS, BENCH_W7_OPS, BENCH_W7_SG_OPS,
-# BENCH_W7_BATCH; BENCH_ONLY=w7 runs W7 alone (run.sh's further boots).
+# BENCH_W7_BATCH; BENCH_ONLY=w7 runs W7 alone (run.sh's further boots),
+# BENCH_ONLY=w8 W8 alone (its own boot).
 # shellcheck source=../vm/guest-lib.sh
 . /lib/xiova/guest-lib.sh
 # shellcheck source=../vm/guest-edu-lib.sh
@@ -102,12 +104,19 @@ depot_excess() {
 # allocator's magazines and nodes (the VM boots with slab_nomerge). SLUB
 # counts the free objects of per-CPU slabs as in use until a shrink puts
 # those slabs back on the node's lists.
+# The kernel's magazines: kmalloc-1k on 6.1, their own cache from 6.9.
+if [ -d /sys/kernel/slab/iommu_iova_magazine ]; then
+	STOCK_MAGS=iommu_iova_magazine
+else
+	STOCK_MAGS=kmalloc-1k
+fi
+
 slab_snapshot() {
-	for _c in kmalloc-1k iommu_iova xiova_magazine xiova_node; do
+	for _c in $STOCK_MAGS iommu_iova xiova_magazine xiova_node; do
 		[ -w "/sys/kernel/slab/$_c/shrink" ] && echo 1 >"/sys/kernel/slab/$_c/shrink"
 	done
-	awk -v p="slab_$1_" '
-		$1 == "kmalloc-1k" || $1 == "iommu_iova" || $1 == "xiova_magazine" ||
+	awk -v p="slab_$1_" -v m="$STOCK_MAGS" '
+		$1 == m || $1 == "iommu_iova" || $1 == "xiova_magazine" ||
 		$1 == "xiova_node" {
 			n = $1
 			gsub(/-/, "_", n)
@@ -196,6 +205,9 @@ run_reps() {
 		done
 		for a in $(order "$rep"); do
 			run_one w4 "$a" "$rep" "live=$W4_LIVE iters=$W4_ITERS seed=$rep"
+		done
+		for a in $(order "$rep"); do
+			run_one w4a "$a" "$rep" "live=$W4_LIVE iters=$W4_ITERS seed=$rep"
 		done
 		for a in $(order "$rep"); do
 			run_one w5 "$a" "$rep" "iters=$W5_ITERS walks=$W5_WALKS seed=$rep"
@@ -297,6 +309,26 @@ edu_bench() {
 # full or its 1 s timer fires (a failed allocation does not flush it). So
 # before each command in DMA-SQ the timer is given time to empty the
 # queue, and a command maps fewer lists than would fill the space.
+# w7_calls WORKLOAD: single pages, then 4-page scatterlists, as _a in _t
+# (repetition _rep): the replies in _line, the mappings made in _want.
+w7_calls() {
+	_line='' _want=0
+	for _k in page sg; do
+		_n=$W7_OPS
+		[ "$_k" = sg ] && _n=$W7_SG_OPS
+		[ "$_t" = DMA-SQ ] && sleep 1.2
+		if ! edu_bench "$_n $_k $W7_BATCH"; then
+			failed "$1-$_a" "rep $_rep: $_t: '$_n $_k $W7_BATCH' failed"
+			return 1
+		fi
+		_line="$_line $(prefix "${_k}_")"
+		# Each command maps an untimed batch first.
+		_warm=$W7_BATCH
+		[ "$_n" -lt "$_warm" ] && _warm=$_n
+		_want=$((_want + _n + _warm))
+	done
+}
+
 w7_one() {
 	_a=$1 _t=$2 _rep=$3
 	case $_t in
@@ -312,21 +344,7 @@ w7_one() {
 		_m0=$(dma_stat maps) _s0=$(dma_stat iotlb_syncs)
 		_f0=$(dma_stat fq_flushes) _ff0=$(dma_stat fq_full_flushes)
 	fi
-	_line='' _want=0
-	for _k in page sg; do
-		_n=$W7_OPS
-		[ "$_k" = sg ] && _n=$W7_SG_OPS
-		[ "$_t" = DMA-SQ ] && sleep 1.2
-		if ! edu_bench "$_n $_k $W7_BATCH"; then
-			failed "w7-$_a" "rep $_rep: $_t: '$_n $_k $W7_BATCH' failed"
-			return
-		fi
-		_line="$_line $(prefix "${_k}_")"
-		# Each command maps an untimed batch first.
-		_warm=$W7_BATCH
-		[ "$_n" -lt "$_warm" ] && _warm=$_n
-		_want=$((_want + _n + _warm))
-	done
+	w7_calls w7 || return
 	if [ "$_a" = ours ]; then
 		_m=$(($(dma_stat maps) - _m0))
 		if [ "$_m" -ne "$_want" ]; then
@@ -392,6 +410,115 @@ run_w7() {
 	w7_teardown
 }
 
+# ------------------------------------------------------------------ W8
+#
+# W7's calls through the kernel's own dma-iommu on the edu device's default
+# domain, strict (DMA) and lazy (DMA-FQ), with the xiova_live patch
+# disabled (stock: the kernel's iova.c) and enabled (ours: the same code
+# above, xiova's caches below). Each type switch makes a new default
+# domain, which the patch takes over when enabled. Repetitions alternate
+# which comes first, as W7's do.
+
+LP=/sys/kernel/livepatch/xiova_live
+LIVE_DBG=/sys/kernel/debug/xiova/system
+
+w8_transition_done() {
+	_n=0
+	while [ -d "$LP" ] && [ "$(cat "$LP/transition" 2>/dev/null)" != 0 ]; do
+		_n=$((_n + 1))
+		[ "$_n" -ge 1200 ] && return 1
+		usleep 100000
+	done
+}
+
+# w8_live ALLOCATOR: the patch enabled for ours; disabled and unloaded for
+# stock.
+w8_live() {
+	if [ "$1" = ours ]; then
+		[ -d "$LP" ] && return 0
+		insmod "/lib/modules/$(uname -r)/extra/xiova_live.ko" || return 1
+		w8_transition_done
+		return
+	fi
+	[ -d "$LP" ] || return 0
+	echo 0 >"$LP/enabled" || return 1
+	_n=0
+	while [ -d "$LP" ]; do
+		_n=$((_n + 1))
+		[ "$_n" -ge 1200 ] && return 1
+		usleep 100000
+	done
+	rmmod xiova_live
+}
+
+# w8_allocs: the allocations xiova counted in the edu device's domain.
+w8_allocs() {
+	_d=$(awk -v d="$EDU" 'NR > 1 { for (i = 8; i <= NF; i++) if ($i == d) print $1 }' \
+		"$LIVE_DBG/domains")
+	[ -n "$_d" ] || return 1
+	awk -v d="$_d" '
+		$1 == "domain:" { on = ($2 == d) }
+		on && $1 == "class" { for (i = 1; i <= NF; i++) c[$i] = i }
+		on && $1 == "total" { print $c["hits"] + $c["misses"]; exit }' \
+		"$LIVE_DBG/stats"
+}
+
+# w8_one ALLOCATOR TYPE REP. For ours, xiova must have counted an
+# allocation for every mapping.
+w8_one() {
+	_a=$1 _t=$2 _rep=$3
+	_wl=w8s
+	[ "$_t" = DMA-FQ ] && _wl=w8l
+	if ! w8_live "$_a"; then
+		failed "w8-$_a" "rep $_rep: cannot switch the live patch for $_a"
+		return
+	fi
+	if ! w7_config stock "$_t"; then
+		failed "w8-$_a" "rep $_rep: cannot put $EDU in $_t"
+		return
+	fi
+	# A domain the patch takes over at its first call is listed from then.
+	_c0=0
+	[ "$_a" = ours ] && _c0=$(w8_allocs || echo 0)
+	w7_calls w8 || return
+	if [ "$_a" = ours ]; then
+		if ! _c=$(w8_allocs); then
+			failed "w8-$_a" "rep $_rep: $_t: the edu device's domain is not on xiova"
+			return
+		fi
+		_c=$((_c - ${_c0:-0}))
+		if [ "$_c" -lt "$_want" ]; then
+			failed "w8-$_a" "rep $_rep: $_t: xiova counted $_c allocations, expected $_want"
+			return
+		fi
+	fi
+	emit "$_wl $_a rep=$_rep$_line"
+}
+
+run_w8() {
+	if ! w7_setup; then
+		failed w8-ours "setup failed"
+		failed w8-stock "setup failed"
+		return
+	fi
+	_w8_mask=$(printf '%x' $(((1 << NCPU) - 1)))
+	taskset -p 1 $$ >/dev/null
+	rep=1
+	while [ "$rep" -le "$REPS" ]; do
+		echo "bench: w8 repetition $rep of $REPS"
+		for a in $(order "$rep"); do
+			w8_one "$a" DMA "$rep"
+		done
+		for a in $(order $((rep + 1))); do
+			w8_one "$a" DMA-FQ "$rep"
+		done
+		rep=$((rep + 1))
+	done
+	taskset -p "$_w8_mask" $$ >/dev/null
+	w8_live stock || failed w8-ours "disable at the end failed"
+	w7_teardown
+}
+
 # verdicts WORKLOAD...: one verdict per workload that ran, and allocator.
 verdicts() {
 	for t in "$@"; do
@@ -423,14 +550,18 @@ main() {
 		echo "bench: $NCPU CPUs, W7 only, $REPS repetitions"
 		run_w7
 		verdicts w7
+	elif [ "$ONLY" = w8 ]; then
+		echo "bench: $NCPU CPUs, W8 only, $REPS repetitions"
+		run_w8
+		verdicts w8
 	else
 		load load-xiova-bench xiova_bench || return 1
 		echo "bench: $NCPU CPUs, $REPS repetitions, W3 ${W3_SECS}s in ${W3_WINDOW}s windows"
-		emit "env any rep=0 ncpu=$NCPU reps=$REPS w3_secs=$W3_SECS w3_window=$W3_WINDOW w7_ops=$W7_OPS w7_sg_ops=$W7_SG_OPS w7_batch=$W7_BATCH slab_nomerge=$(grep -c slab_nomerge /proc/cmdline)"
+		emit "env any rep=0 ncpu=$NCPU reps=$REPS w3_secs=$W3_SECS w3_window=$W3_WINDOW w7_ops=$W7_OPS w7_sg_ops=$W7_SG_OPS w7_batch=$W7_BATCH slab_nomerge=$(grep -c slab_nomerge /proc/cmdline) stock_mags=$(echo "$STOCK_MAGS" | tr - _) kernel=$(uname -r)"
 		run_reps
 		run_w7
 		run_w3
-		verdicts calib w1 w2 w3 w4 w5 w6 w7 mem
+		verdicts calib w1 w2 w3 w4 w4a w5 w6 w7 mem
 		xt_check unload-xiova-bench rmmod xiova_bench
 	fi
 	xt_check unload-xiova rmmod xiova

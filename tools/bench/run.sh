@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks of xiova against the kernel's own IOVA allocator, side by side
-# in one boot of Debian's 6.1 kernel with an emulated Intel IOMMU (QEMU TCG,
-# 2 vCPUs) and QEMU's edu device, whose DMA API calls W7 times through the
-# kernel's dma-iommu and through the xiova_dma shim. Method and workloads:
-# Documentation/benchmarks.rst.
+# in one boot of one of Debian 12's kernels (6.1, whose allocator has the
+# fixed 32-magazine depot, or 6.12, upstream's current design) with an
+# emulated Intel IOMMU (QEMU TCG, 2 vCPUs) and QEMU's edu device, whose DMA
+# API calls W7 times through the kernel's dma-iommu and through the
+# xiova_dma shim. Method and workloads: Documentation/benchmarks.rst.
 #
 # Usage: tools/bench/run.sh [options]
+#   --kernel K       debian (6.1, default) or debian612 (6.12); 6.12's
+#                    results are published to Documentation/bench/6.12/
 #   --smoke          a short run (~1 min of VM time) through every workload;
 #                    its results are not copied to Documentation/bench/
 #   --reps N         repetitions of each workload and allocator (default 5)
@@ -18,7 +21,8 @@
 #   --from-log LOG   do not boot: summarise an earlier run's serial log
 #   --publish        with --from-log: copy to Documentation/bench/ as well
 #
-# Writes serial.log (serial-w7-K.log for the further boots), results.csv
+# Writes serial.log (serial-w7-K.log for the further boots, serial-w8.log
+# for W8's), results.csv
 # (every value), summary.csv, summary.txt, results.inc, w3.dat, w7.dat and
 # PNG plots into the results directory and prints the summary table. The
 # exit status is the VM judge's: timings never fail a run; a module that
@@ -36,6 +40,7 @@ readonly HERE ROOT
 source "$ROOT/tools/lib/common.sh"
 
 SMOKE=0 REPS=5 W3_SECS=120 W7_BOOTS=5 OUT='' DOC=1 FROM_LOG='' PUBLISH=0
+KERNEL_KIND=debian
 WORK=''
 
 usage() { sed -n '2,/^set -euo/{/^# shellcheck/d;/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
@@ -53,13 +58,13 @@ main() {
 		if ! [[ $FROM_LOG -ef $OUT/serial.log ]]; then
 			cp "$FROM_LOG" "$OUT/serial.log"
 			# The further boots' logs travel with the first one.
-			find "$(dirname "$FROM_LOG")" -maxdepth 1 -name 'serial-w7-*.log' \
+			find "$(dirname "$FROM_LOG")" -maxdepth 1 -name 'serial-w[78]*.log' \
 				-exec cp {} "$OUT/" \;
 		fi
 		# The log is judged again: only a clean run may be published.
 		local log
 		: >"$OUT/verdict.txt"
-		for log in "$OUT"/serial.log "$OUT"/serial-w7-*.log; do
+		for log in "$OUT"/serial.log "$OUT"/serial-w7-*.log "$OUT"/serial-w8.log; do
 			[[ -e $log ]] || continue
 			"$ROOT/tools/vm/judge.sh" "$log" bench >>"$OUT/verdict.txt" || rc=$?
 			tail -n1 "$OUT/verdict.txt" >&2
@@ -84,6 +89,7 @@ main() {
 parse_args() {
 	while (($#)); do
 		case $1 in
+		--kernel) KERNEL_KIND=$2; shift ;;
 		--smoke) SMOKE=1 REPS=2 W3_SECS=20 W7_BOOTS=2 ;;
 		--reps) REPS=$2; shift ;;
 		--w3-secs) W3_SECS=$2; shift ;;
@@ -97,6 +103,7 @@ parse_args() {
 		esac
 		shift
 	done
+	check_debian_kind "$KERNEL_KIND"
 	[[ $REPS =~ ^[1-9][0-9]*$ ]] || die "--reps wants a positive number"
 	[[ $W3_SECS =~ ^[1-9][0-9]*$ ]] || die "--w3-secs wants seconds"
 	[[ $W7_BOOTS =~ ^[1-9][0-9]*$ ]] || die "--w7-boots wants a positive number"
@@ -139,7 +146,10 @@ build_modules() {
 }
 
 run_vm() {
-	eval "$("$ROOT/tools/vm/debian-kernel.sh")"
+	# Seen by the functions run_vm calls (bash scopes dynamically).
+	local paths KVER='' KVERSION='' KERNEL='' MODDIR='' HEADERS=''
+	paths=$(debian_kernel_paths "$KERNEL_KIND")
+	eval "$paths" # KVER KVERSION KERNEL MODDIR HEADERS
 	build_modules
 	write_meta
 
@@ -148,17 +158,18 @@ run_vm() {
 	local guest_timeout=$((REPS * 130 + W3_SECS * 2 + 180))
 	((SMOKE)) && guest_timeout=600
 	"$ROOT/tools/vm/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
-		-g "$HERE/guest-bench.sh" -t "$guest_timeout" \
+		--kver "$KVER" --moddir "$MODDIR" -g "$HERE/guest-bench.sh" -t "$guest_timeout" \
 		-f "$ROOT/tools/vm/guest-edu-lib.sh:/lib/xiova/guest-edu-lib.sh" \
 		"$WORK/xiova/xiova.ko" "$WORK/xiova/dma/xiova_dma.ko" \
-		"$WORK/bench/xiova_bench.ko" "$WORK/edu/xiova_edu.ko"
+		"$WORK/bench/xiova_bench.ko" "$WORK/edu/xiova_edu.ko" \
+		"$WORK/xiova/live/xiova_live.ko"
 
 	local args=(-a slab_nomerge) kv
 	while IFS= read -r kv; do args+=(-a "$kv"); done < <(guest_settings)
 	log "booting Debian $KVER with intel-iommu (TCG, 2 vCPUs): $REPS repetitions, W3 ${W3_SECS}s"
 	local rc=0 boot
 	# A reused --out directory: only this run's boots may be collected.
-	rm -f "$OUT"/serial-w7-*.log
+	rm -f "$OUT"/serial-w7-*.log "$OUT"/serial-w8.log
 	: >"$OUT/verdict.txt"
 	boot_vm "$OUT/serial.log" $((guest_timeout + 120)) "${args[@]}" || rc=$?
 	for ((boot = 2; boot <= W7_BOOTS; boot++)); do
@@ -166,6 +177,14 @@ run_vm() {
 		boot_vm "$OUT/serial-w7-$boot.log" $((REPS * 30 + 240)) \
 			"${args[@]}" -a BENCH_ONLY=w7 || rc=$?
 	done
+	# W8 enables and disables the live patch: on 6.12 that rewrites every
+	# cond_resched() call site, which TCG runs safely only with one host
+	# thread for both vCPUs (Documentation/live.rst, "Testing on 6.12").
+	log "last boot: W8 alone"
+	local single=''
+	[[ $KERNEL_KIND == debian612 ]] && single=single
+	XIOVA_TCG_THREAD=$single boot_vm "$OUT/serial-w8.log" $((REPS * 60 + 240)) \
+		"${args[@]}" -a BENCH_ONLY=w8 || rc=$?
 	return "$rc"
 }
 
@@ -192,6 +211,9 @@ collect() {
 		awk -v ONLY='^w7' -v REP_BASE=$(((boot - 1) * reps)) -v HEADER=0 \
 			-f "$HERE/collect.awk" "$log"
 	done
+	log=$OUT/serial-w8.log
+	[[ -e $log ]] && awk -v ONLY='^w8' -v HEADER=0 -f "$HERE/collect.awk" "$log"
+	return 0
 }
 
 # What the numbers were measured on, for the record.
@@ -239,12 +261,19 @@ summarise() {
 # The latest full run is what Documentation/benchmarks.rst shows.
 publish() {
 	local doc=$ROOT/Documentation/bench f
+	[[ $KERNEL_KIND == debian612 ]] && doc+=/6.12
 	mkdir -p "$doc"
 	for f in results.inc summary.txt summary.csv results.csv meta.txt \
 		w3.png ratios.png w1.png w7.png; do
 		[[ -e $OUT/$f ]] && cp "$OUT/$f" "$doc/$f"
 	done
 	log "copied the results to $doc"
+	# The two kernels side by side, from the latest run of each.
+	doc=$ROOT/Documentation/bench
+	if [[ -r $doc/summary.csv && -r $doc/6.12/summary.csv ]]; then
+		awk -v OUT="$doc/kernels.inc" -f "$HERE/compare.awk" \
+			"$doc/summary.csv" "$doc/6.12/summary.csv"
+	fi
 }
 
 main "$@"

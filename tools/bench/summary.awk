@@ -44,13 +44,19 @@ function get(wl, al, idx, key) {
 	return (wl, al, idx, key) in R ? R[wl, al, idx, key] + 0 : 0
 }
 
+# The cache of the kernel's magazines the guest found (runs before it
+# recorded one were on 6.1: kmalloc-1k).
+function stock_mags() {
+	return ("env", "any", 0, "stock_mags") in R ? R["env", "any", 0, "stock_mags"] : "kmalloc_1k"
+}
+
 # Bytes the domain's caches held at idle per /proc/slabinfo (after a shrink):
 # idle minus after the domain was destroyed, objects times object size.
 function slab_bytes(al, idx,    caches, n, i, c, idle, after, sum) {
 	if (al == "ours")
 		n = split("xiova_magazine xiova_node", caches, " ")
 	else
-		n = split("kmalloc_1k iommu_iova", caches, " ")
+		n = split(stock_mags() " iommu_iova", caches, " ")
 	sum = 0
 	for (i = 1; i <= n; i++) {
 		c = caches[i]
@@ -255,6 +261,30 @@ function w7_defs(    modes, mlabel, ops, olabel, okey, i, j) {
 			    modes[i] == "w7q" ? "w7l" : "")
 }
 
+# W8: W7's four operations through the kernel's dma-iommu, with the live
+# patch enabled (ours) and disabled (stock), in one boot. Only when the run
+# had W8 (runs before it did not).
+function w8_defs(    modes, mlabel, ops, olabel, okey, i, j) {
+	if (!(("w8s", "ours") in NIDX))
+		return
+	split("w8s w8l", modes, " ")
+	mlabel["w8s"] = "W8 live patch, strict: "
+	mlabel["w8l"] = "W8 live patch, lazy: "
+	split("pm pu gm gu", ops, " ")
+	olabel["pm"] = "map 1 page"
+	olabel["pu"] = "unmap 1 page"
+	olabel["gm"] = "map 4-page sg"
+	olabel["gu"] = "unmap 4-page sg"
+	okey["pm"] = "page_map_ns"
+	okey["pu"] = "page_unmap_ns"
+	okey["gm"] = "sg_map_ns"
+	okey["gu"] = "sg_unmap_ns"
+	for (i = 1; i <= 2; i++)
+		for (j = 1; j <= 4; j++)
+			def(modes[i] "-" ops[j], mlabel[modes[i]] olabel[ops[j]],
+			    modes[i], okey[ops[j]], "ns", "lower", "ratio<=", 1)
+}
+
 # w7.dat, for the plot: one row per operation, then the median, min and
 # max of each configuration (workload:allocator, in the order of conf).
 function w7_dat(    f, conf, n, ops, keys, i, j, k, wl, al, line, cnt, idx, vals) {
@@ -323,6 +353,8 @@ END {
 	    "miss_rate", "share", "lower", "", 0)
 	def("w4", "W4 uncached sizes, fragmented tree", "w4", "ns_pair", "ns",
 	    "lower", "ratio<=", 0.1)
+	def("w4a", "W4a aligned sizes, misaligned tree", "w4a", "ns_pair",
+	    "ns", "lower", "ratio<=", 0.5)
 	def("w5f", "W5 32-bit full: fast fail", "w5", "fail_ns", "ns",
 	    "lower", "", 0)
 	def("w5b", "W5 32-bit full: fail + 64-bit alloc + free", "w5",
@@ -351,6 +383,7 @@ END {
 	def("memb", "Right after the bursts: mags + tree", "mem",
 	    "@sum:busy_mag_bytes:busy_tree_bytes", "bytes", "lower", "", 0)
 	w7_defs()
+	w8_defs()
 
 	txt = OUT "/summary.txt"
 	csv = OUT "/summary.csv"

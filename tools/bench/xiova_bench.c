@@ -24,6 +24,7 @@
 #include <linux/cpumask.h>
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/iova.h>
 #include <linux/kthread.h>
@@ -43,6 +44,7 @@
 #include <linux/wait.h>
 
 #include "iova.h"
+#include "dma/iova_compat.h"
 
 MODULE_IMPORT_NS(XIOVA);
 
@@ -61,13 +63,16 @@ MODULE_IMPORT_NS(XIOVA);
 #define BENCH_CMD_MAX		256
 /* W1's batches are long, so that reading the clock costs next to nothing. */
 #define BENCH_W1_BATCH		1024
+/* Counts of a stock domain that may disagree before they agree. */
+#define BENCH_CENSUS_TRIES	10
 /* Timing samples kept per measurement; later batches are not run. */
 #define BENCH_MAX_SAMPLES	4096
 
 /*
- * The magazine caches of drivers/iommu/iova.c in Debian's 6.1 kernels
- * (checked against 6.1.192) are private to that file. They are mirrored
- * here only to count the magazines and cached ranges of a stock domain;
+ * The magazine caches of drivers/iommu/iova.c are private to that file.
+ * They are mirrored here only to count the magazines and cached ranges of
+ * a stock domain, in the two layouts of Debian 12's kernels (6.1: checked
+ * against 6.1.192, a depot array; 6.12: against 6.12.118, a depot list).
  * bench_census() trusts the mirror only when the ranges it finds cached,
  * plus the live ones, add up to the nodes of the tree.
  */
@@ -75,7 +80,14 @@ MODULE_IMPORT_NS(XIOVA);
 #define STOCK_MAX_GLOBAL_MAGS	32
 
 struct stock_magazine {
+#if XIOVA_STOCK_DEPOT_IS_LIST
+	union {
+		unsigned long		size;
+		struct stock_magazine	*next;
+	};
+#else
 	unsigned long	size;
+#endif
 	unsigned long	pfns[STOCK_MAG_SIZE];
 };
 
@@ -85,12 +97,26 @@ struct stock_cpu_rcache {
 	struct stock_magazine	*prev;
 };
 
+#if XIOVA_STOCK_DEPOT_IS_LIST
+struct stock_rcache {
+	spinlock_t		lock;	/* the real lock of the mirrored struct */
+	unsigned int		depot_size;
+	struct stock_magazine	*depot;
+	struct stock_cpu_rcache	__percpu *cpu_rcaches;
+	struct iova_domain	*iovad;
+	struct delayed_work	work;
+};
+#else
 struct stock_rcache {
 	spinlock_t		lock;	/* the real lock of the mirrored struct */
 	unsigned long		depot_size;
 	struct stock_magazine	*depot[STOCK_MAX_GLOBAL_MAGS];
 	struct stock_cpu_rcache	__percpu *cpu_rcaches;
 };
+#endif
+
+/* The depot's limit, after which frees go to the tree; none for a list. */
+#define STOCK_DEPOT_LIMIT	(XIOVA_STOCK_DEPOT_IS_LIST ? ULONG_MAX : STOCK_MAX_GLOBAL_MAGS)
 
 /* One domain of either allocator; @stock says which member is live. */
 struct bench_dom {
@@ -326,18 +352,19 @@ static unsigned long bench_node_bytes(bool stock)
 }
 
 /*
- * Stock keeps no node count. Only called while no workload thread runs:
- * the stock allocator has no background work, so nothing else changes the
- * tree, and the walk can reschedule instead of holding the tree lock.
+ * Stock keeps no node count. Counted under the tree lock: from 6.7 the
+ * stock depot trims itself from delayed work, which removes ranges from
+ * the tree while the benchmark looks.
  */
 static unsigned long bench_stock_nodes(struct bench_dom *d)
 {
 	struct rb_node *node;
-	unsigned long n = 0;
+	unsigned long n = 0, flags;
 
+	spin_lock_irqsave(&d->sd.iova_rbtree_lock, flags);
 	for (node = rb_first(&d->sd.rbroot); node; node = rb_next(node))
-		if (!(++n % 4096))
-			cond_resched();
+		n++;
+	spin_unlock_irqrestore(&d->sd.iova_rbtree_lock, flags);
 	return n - 1;	/* the anchor */
 }
 
@@ -352,8 +379,13 @@ static bool bench_mag_sane(struct stock_magazine *mag)
 	return mag && virt_addr_valid(mag) && mag->size <= STOCK_MAG_SIZE;
 }
 
-/* Counts a stock domain's magazines through the mirror of its rcaches. */
-static bool bench_stock_mags(struct bench_dom *d, struct bench_census *c)
+/*
+ * Counts a stock domain's magazines through the mirror of its rcaches. A
+ * depot larger than the @nodes of the tree could hold is no depot: the
+ * mirror is wrong.
+ */
+static bool bench_stock_mags(struct bench_dom *d, unsigned long nodes,
+			     struct bench_census *c)
 {
 	struct stock_rcache *rcaches = (void *)d->sd.rcaches;
 	struct stock_cpu_rcache *cpu_rcache;
@@ -368,11 +400,11 @@ static bool bench_stock_mags(struct bench_dom *d, struct bench_census *c)
 		spin_lock_irqsave(&rcache->lock, flags);
 		depot = rcache->depot_size;
 		spin_unlock_irqrestore(&rcache->lock, flags);
-		if (depot > STOCK_MAX_GLOBAL_MAGS)
+		if (depot > STOCK_DEPOT_LIMIT || depot * STOCK_MAG_SIZE > nodes)
 			return false;
 		c->mags += depot;
 		c->cached += depot * STOCK_MAG_SIZE;
-		c->depot_full += depot == STOCK_MAX_GLOBAL_MAGS;
+		c->depot_full += depot == STOCK_DEPOT_LIMIT;
 
 		for_each_possible_cpu(cpu) {
 			cpu_rcache = per_cpu_ptr(rcache->cpu_rcaches, cpu);
@@ -401,6 +433,8 @@ static void bench_put_census(struct bench_out *o, struct bench_dom *d,
 {
 	struct bench_census c = {};
 	unsigned long nodes;
+	int tries;
+	bool ok;
 
 	if (!d->stock) {
 		nodes = READ_ONCE(d->xd.tree_nodes);
@@ -409,10 +443,21 @@ static void bench_put_census(struct bench_out *o, struct bench_dom *d,
 			  nodes, nodes * bench_node_bytes(false));
 		return;
 	}
-	nodes = bench_stock_nodes(d);
+	/*
+	 * A trim between the two counts (6.7's depot work) pops a magazine
+	 * before its ranges leave the tree: count again.
+	 */
+	for (tries = 0; ; tries++) {
+		memset(&c, 0, sizeof(c));
+		nodes = bench_stock_nodes(d);
+		ok = bench_stock_mags(d, nodes, &c) && nodes == live + c.cached;
+		if (ok || tries == BENCH_CENSUS_TRIES)
+			break;
+		usleep_range(10000, 20000);
+	}
 	bench_put(o, "live=%lu\ntree_nodes=%lu\ntree_bytes=%lu\n", live, nodes,
 		  nodes * bench_node_bytes(true));
-	if (!bench_stock_mags(d, &c) || nodes != live + c.cached) {
+	if (!ok) {
 		bench_put(o, "mirror=bad\n");
 		return;
 	}
