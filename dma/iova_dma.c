@@ -33,8 +33,6 @@
 #define CREATE_TRACE_POINTS
 #include "iova_dma_trace.h"
 
-MODULE_IMPORT_NS(XIOVA);
-
 const char * const xiova_dma_type_names[XIOVA_DMA_NR_TYPES] = {
 	[XIOVA_DMA_STRICT]	= "DMA",
 	[XIOVA_DMA_FQ]		= "DMA-FQ",
@@ -49,6 +47,7 @@ const char * const xiova_dma_type_names[XIOVA_DMA_NR_TYPES] = {
  * xiova_dma_mutex: hence two locks, this one outside).
  */
 static DEFINE_MUTEX(xiova_dma_attach_mutex);
+static const struct xiova_dma_hooks *xiova_dma_hooks;
 static DEFINE_MUTEX(xiova_dma_mutex);
 /* Read by xiova_dma_lookup(), which iova_dma.h inlines into every op. */
 LIST_HEAD(xiova_dma_devs);
@@ -399,7 +398,7 @@ static int xiova_dma_attach_locked(struct pci_dev *pdev, enum xiova_dma_type typ
 	dd->old_dma_iommu = xiova_dev_clear_dma_iommu(&pdev->dev);
 	/* Unloading would leave the device with dangling operations. */
 	__module_get(THIS_MODULE);
-	xiova_dma_debugfs_add(dd);
+	xiova_dma_hooks->added(dd);
 	pci_info(pdev, "attached: IOMMU group %d, type %s, xiova domain %d\n",
 		 iommu_group_id(group), xiova_dma_type_names[dd->type], dd->iovad.id);
 	return 0;
@@ -488,8 +487,7 @@ static int xiova_dma_unlink_locked(struct xiova_dma_dev *dd)
  */
 static void xiova_dma_release(struct xiova_dma_dev *dd)
 {
-	/* debugfs_remove() waits for file operations still running on @dd. */
-	xiova_dma_debugfs_remove(dd);
+	xiova_dma_hooks->removing(dd);
 	synchronize_rcu();
 	/*
 	 * iommu_detach_group() ignores the domain it is given: a group that
@@ -741,30 +739,30 @@ static struct notifier_block xiova_dma_bus_nb = {
 	.notifier_call = xiova_dma_bus_notify,
 };
 
-static int __init xiova_dma_init(void)
+/**
+ * xiova_dma_core_init() - get ready to attach devices
+ * @hooks: what the interface does as devices come and go
+ *
+ * Return: 0, or the error of xiova_cache_get() or of the PCI bus notifier.
+ */
+int xiova_dma_core_init(const struct xiova_dma_hooks *hooks)
 {
 	int ret;
 
+	xiova_dma_hooks = hooks;
 	ret = xiova_cache_get();
 	if (ret)
 		return ret;
 	ret = bus_register_notifier(&pci_bus_type, &xiova_dma_bus_nb);
 	if (ret)
-		goto put_cache;
-	ret = xiova_dma_debugfs_init();
-	if (ret)
-		goto unregister;
-	pr_info("ready: attach a device through debugfs %s/attach\n", KBUILD_MODNAME);
-	return 0;
-
-unregister:
-	bus_unregister_notifier(&pci_bus_type, &xiova_dma_bus_nb);
-put_cache:
-	xiova_cache_put();
+		xiova_cache_put();
 	return ret;
 }
 
-static void __exit xiova_dma_exit(void)
+/**
+ * xiova_dma_core_exit() - undo xiova_dma_core_init(), no device attached
+ */
+void xiova_dma_core_exit(void)
 {
 	/*
 	 * A bind notifier still running may queue the eviction work: the
@@ -775,13 +773,5 @@ static void __exit xiova_dma_exit(void)
 	cancel_work_sync(&xiova_dma_evict_work);
 	/* Each attached device holds a module reference: none is left here. */
 	WARN_ON(!list_empty(&xiova_dma_devs));
-	xiova_dma_debugfs_exit();
 	xiova_cache_put();
 }
-
-module_init(xiova_dma_init);
-module_exit(xiova_dma_exit);
-
-MODULE_DESCRIPTION("DMA operations for PCI devices with IOVAs from xiova");
-MODULE_LICENSE("GPL");
-MODULE_VERSION(XIOVA_VERSION);

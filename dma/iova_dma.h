@@ -231,6 +231,23 @@ static inline struct xiova_dma_dev *xiova_dma_lookup(struct device *dev)
 	return NULL;
 }
 
+/**
+ * struct xiova_dma_hooks - the interface's part in an attached device's life
+ * @added: the device is attached and in the list; called under the attach
+ *	lock, so that no detach runs before it returns
+ * @removing: the device is about to be freed; must wait for every file
+ *	operation still running on it
+ *
+ * Set by the module's entry (iova_dma_main.c), so that the attach code
+ * does not depend on the interface that calls it.
+ */
+struct xiova_dma_hooks {
+	void	(*added)(struct xiova_dma_dev *dd);
+	void	(*removing)(struct xiova_dma_dev *dd);
+};
+
+int xiova_dma_core_init(const struct xiova_dma_hooks *hooks);
+void xiova_dma_core_exit(void);
 int xiova_dma_attach(const char *bdf, enum xiova_dma_type type);
 int xiova_dma_detach(const char *bdf);
 int xiova_dma_set_type(struct xiova_dma_dev *dd, enum xiova_dma_type type);
