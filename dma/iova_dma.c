@@ -11,9 +11,11 @@
  *
  * The IOMMU core lets a driver bind while the group sits in a domain other
  * than the default one as long as nobody else uses the group
- * (iommu_device_use_default_domain() only refuses a second user), and it
+ * (iommu_device_use_default_domain() only refuses a second user). 6.1
  * refuses sysfs type changes on such a group ("Group not assigned to
- * default domain"), which is what keeps the two from fighting.
+ * default domain"); 6.12 refuses them only while a driver is bound, and a
+ * device whose group moved meanwhile is let go at its next bind
+ * (xiova_dma_bind()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
