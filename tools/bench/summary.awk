@@ -235,14 +235,10 @@ NR == 1 {
 	add_index(wl, al, idx)
 }
 
-# W7: for each mode, ns per call of the four operations. Strict and lazy
-# compare the same type; DMA-SQ exists in ours only and is set against
-# stock's DMA-FQ, with no goal.
-function w7_defs(    modes, mlabel, ops, olabel, okey, i, j) {
-	split("w7s w7l w7q", modes, " ")
-	mlabel["w7s"] = "W7 real DMA, strict: "
-	mlabel["w7l"] = "W7 real DMA, lazy: "
-	mlabel["w7q"] = "W7 ours DMA-SQ / stock FQ: "
+# dma_defs MODE LABEL: the four DMA operations of a W7 or W8 mode, ns per
+# call; W7's DMA-SQ mode (ours only) is set against stock's DMA-FQ run,
+# with no goal.
+function dma_defs(mode, label,    ops, olabel, okey, j, sq) {
 	split("pm pu gm gu", ops, " ")
 	olabel["pm"] = "map 1 page"
 	olabel["pu"] = "unmap 1 page"
@@ -252,37 +248,28 @@ function w7_defs(    modes, mlabel, ops, olabel, okey, i, j) {
 	okey["pu"] = "page_unmap_ns"
 	okey["gm"] = "sg_map_ns"
 	okey["gu"] = "sg_unmap_ns"
-	for (i = 1; i <= 3; i++)
-		for (j = 1; j <= 4; j++)
-			def(modes[i] "-" ops[j], mlabel[modes[i]] olabel[ops[j]],
-			    modes[i], okey[ops[j]], "ns", "lower",
-			    modes[i] == "w7q" ? "" : "ratio<=",
-			    modes[i] == "w7q" ? 0 : 1,
-			    modes[i] == "w7q" ? "w7l" : "")
+	sq = mode == "w7q"
+	for (j = 1; j <= 4; j++)
+		def(mode "-" ops[j], label olabel[ops[j]], mode, okey[ops[j]],
+		    "ns", "lower", sq ? "" : "ratio<=", sq ? 0 : 1, sq ? "w7l" : "")
+}
+
+# W7: the shim against the kernel's dma-iommu, strict and lazy, and the
+# shim's DMA-SQ.
+function w7_defs() {
+	dma_defs("w7s", "W7 real DMA, strict: ")
+	dma_defs("w7l", "W7 real DMA, lazy: ")
+	dma_defs("w7q", "W7 ours DMA-SQ / stock FQ: ")
 }
 
 # W8: W7's four operations through the kernel's dma-iommu, with the live
 # patch enabled (ours) and disabled (stock), in one boot. Only when the run
 # had W8 (runs before it did not).
-function w8_defs(    modes, mlabel, ops, olabel, okey, i, j) {
+function w8_defs() {
 	if (!(("w8s", "ours") in NIDX))
 		return
-	split("w8s w8l", modes, " ")
-	mlabel["w8s"] = "W8 live patch, strict: "
-	mlabel["w8l"] = "W8 live patch, lazy: "
-	split("pm pu gm gu", ops, " ")
-	olabel["pm"] = "map 1 page"
-	olabel["pu"] = "unmap 1 page"
-	olabel["gm"] = "map 4-page sg"
-	olabel["gu"] = "unmap 4-page sg"
-	okey["pm"] = "page_map_ns"
-	okey["pu"] = "page_unmap_ns"
-	okey["gm"] = "sg_map_ns"
-	okey["gu"] = "sg_unmap_ns"
-	for (i = 1; i <= 2; i++)
-		for (j = 1; j <= 4; j++)
-			def(modes[i] "-" ops[j], mlabel[modes[i]] olabel[ops[j]],
-			    modes[i], okey[ops[j]], "ns", "lower", "ratio<=", 1)
+	dma_defs("w8s", "W8 live patch, strict: ")
+	dma_defs("w8l", "W8 live patch, lazy: ")
 }
 
 # w7.dat, for the plot: one row per operation, then the median, min and
