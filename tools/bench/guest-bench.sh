@@ -402,27 +402,34 @@ w7_teardown() {
 # between the two is a single detach or attach. The writer stays on CPU 0:
 # the flush queues and IOVA caches are per CPU, and a run that moved would
 # split its work between two of each.
-run_w7() {
+# dma_reps WORKLOAD: WORKLOAD's repetitions of the edu device's strict and
+# lazy pairs (WORKLOAD_one ALLOCATOR TYPE REP), pinned to CPU 0; W7 adds
+# the shim's DMA-SQ to each.
+dma_reps() {
 	if ! w7_setup; then
-		failed w7-ours "setup failed"
-		failed w7-stock "setup failed"
-		return
+		failed "$1-ours" "setup failed"
+		failed "$1-stock" "setup failed"
+		return 1
 	fi
-	_w7_mask=$(printf '%x' $(((1 << NCPU) - 1)))
+	_dma_mask=$(printf '%x' $(((1 << NCPU) - 1)))
 	taskset -p 1 $$ >/dev/null
 	rep=1
 	while [ "$rep" -le "$REPS" ]; do
-		echo "bench: w7 repetition $rep of $REPS"
+		echo "bench: $1 repetition $rep of $REPS"
 		for a in $(order "$rep"); do
-			w7_one "$a" DMA "$rep"
+			"$1_one" "$a" DMA "$rep"
 		done
 		for a in $(order $((rep + 1))); do
-			w7_one "$a" DMA-FQ "$rep"
+			"$1_one" "$a" DMA-FQ "$rep"
 		done
-		w7_one ours DMA-SQ "$rep"
+		[ "$1" = w7 ] && w7_one ours DMA-SQ "$rep"
 		rep=$((rep + 1))
 	done
-	taskset -p "$_w7_mask" $$ >/dev/null
+	taskset -p "$_dma_mask" $$ >/dev/null
+}
+
+run_w7() {
+	dma_reps w7 || return
 	w7_teardown
 }
 
@@ -512,25 +519,7 @@ w8_one() {
 }
 
 run_w8() {
-	if ! w7_setup; then
-		failed w8-ours "setup failed"
-		failed w8-stock "setup failed"
-		return
-	fi
-	_w8_mask=$(printf '%x' $(((1 << NCPU) - 1)))
-	taskset -p 1 $$ >/dev/null
-	rep=1
-	while [ "$rep" -le "$REPS" ]; do
-		echo "bench: w8 repetition $rep of $REPS"
-		for a in $(order "$rep"); do
-			w8_one "$a" DMA "$rep"
-		done
-		for a in $(order $((rep + 1))); do
-			w8_one "$a" DMA-FQ "$rep"
-		done
-		rep=$((rep + 1))
-	done
-	taskset -p "$_w8_mask" $$ >/dev/null
+	dma_reps w8 || return
 	w8_live stock || failed w8-ours "disable at the end failed"
 	w7_teardown
 }
