@@ -329,13 +329,38 @@ static void xiova_rcaches_flush_ipi(void *info)
 	xiova_rcaches_flush_this_cpu(info);
 }
 
-/* The last access to @rc: xiova_rcaches_destroy() may free it next. */
+/*
+ * The CSD is free again before this runs: a request sent from now on is
+ * queued behind it. The decrement is the last access to @rc, which
+ * xiova_rcaches_destroy() may free next.
+ */
 static void xiova_rcaches_flush_async(void *info)
 {
 	struct xiova_rcaches *rc = info;
 
+	atomic_set_release(&this_cpu_ptr(rc->cpu)->flush_claimed, 0);
 	xiova_rcaches_flush_this_cpu(rc);
 	atomic_dec_return_release(&rc->flushes_queued);
+}
+
+/*
+ * smp_call_function_single_async() tests and sets the CSD's busy flag
+ * without an atomic operation, so its callers must not race on one CSD:
+ * other CPUs, and an interrupt of this one, may flush the same domain.
+ * The claim makes one of them the sender.
+ */
+static void xiova_rcaches_flush_send(struct xiova_rcaches *rc,
+				     unsigned int cpu)
+{
+	struct xiova_cpu_caches *cc = per_cpu_ptr(rc->cpu, cpu);
+
+	if (atomic_xchg(&cc->flush_claimed, 1))
+		return;
+	atomic_inc(&rc->flushes_queued);
+	if (smp_call_function_single_async(cpu, &cc->flush)) {
+		atomic_dec(&rc->flushes_queued);
+		atomic_set(&cc->flush_claimed, 0);
+	}
 }
 
 /* Detach the whole depot under the lock, then free it outside. */
@@ -385,14 +410,9 @@ static void xiova_rcaches_flush_cpus(struct xiova_rcaches *rc)
 	}
 	this_cpu = get_cpu();
 	xiova_rcaches_flush_this_cpu(rc);
-	for_each_online_cpu(cpu) {
-		if (cpu == this_cpu)
-			continue;
-		atomic_inc(&rc->flushes_queued);
-		if (smp_call_function_single_async(cpu,
-						   &per_cpu_ptr(rc->cpu, cpu)->flush))
-			atomic_dec(&rc->flushes_queued);
-	}
+	for_each_online_cpu(cpu)
+		if (cpu != this_cpu)
+			xiova_rcaches_flush_send(rc, cpu);
 	put_cpu();
 }
 
@@ -590,6 +610,7 @@ int xiova_rcaches_init(struct xiova_rcaches *rc,
 		cc = per_cpu_ptr(rc->cpu, cpu);
 		local_lock_init(&cc->lock);
 		INIT_CSD(&cc->flush, xiova_rcaches_flush_async, rc);
+		atomic_set(&cc->flush_claimed, 0);
 	}
 	return 0;
 }
@@ -600,8 +621,10 @@ EXPORT_SYMBOL_NS_GPL(xiova_rcaches_init, XIOVA);
  * @rc: caches of a domain on which no operation runs any more
  *
  * Waits for the trim work and for flush requests sent to other CPUs,
- * which run with interrupts off and so finish quickly. Afterwards, with
- * CPU hotplug held off, nothing touches @rc. Process context.
+ * which run with interrupts off and so finish quickly; the wait yields,
+ * since on a kernel without preemption a bare spin would hold off RCU
+ * and this CPU's other tasks. Afterwards, with CPU hotplug held off,
+ * nothing touches @rc. Process context.
  */
 void xiova_rcaches_quiesce(struct xiova_rcaches *rc)
 {
@@ -610,7 +633,7 @@ void xiova_rcaches_quiesce(struct xiova_rcaches *rc)
 	for (i = 0; i < XIOVA_RANGE_CACHE_MAX_SIZE; i++)
 		cancel_delayed_work_sync(&rc->cls[i].work);
 	while (atomic_read_acquire(&rc->flushes_queued))
-		cpu_relax();
+		cond_resched();
 }
 
 /**

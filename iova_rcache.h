@@ -84,11 +84,13 @@ struct xiova_rcaches;
  * @lock:	interrupts off while this CPU works on @cls
  * @cls:	per size class
  * @flush:	asks this CPU to empty its magazines (see xiova_rcaches_flush())
+ * @flush_claimed: set by the one sender whose @flush is in flight
  */
 struct xiova_cpu_caches {
 	local_lock_t		lock; /* see above */
 	struct xiova_cpu_rcache	cls[XIOVA_RANGE_CACHE_MAX_SIZE];
 	call_single_data_t	flush;
+	atomic_t		flush_claimed;
 };
 
 /**
