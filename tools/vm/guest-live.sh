@@ -34,6 +34,8 @@ LOAD=/tmp/load
 # A transition normally ends within seconds; a loaded TCG guest may take
 # longer to switch every task.
 TRANSITION_WAIT=120
+# A load round takes seconds; one that takes minutes is stuck.
+LOAD_STOP_WAIT=300
 
 # ------------------------------------------------------------- the patch
 
@@ -182,9 +184,21 @@ load_rounds() {
 	cat "$LOAD/rounds"
 }
 
-# load_stop NAME: the rounds ran and none failed.
+# load_stop NAME: the rounds ran and none failed. A round that cannot end
+# (I/O that never completes) ends the script at once, with the blocked
+# tasks in the log, rather than at the VM's time limit with nothing.
 load_stop() {
 	touch "$LOAD/stop"
+	_n=0
+	while kill -0 "$LOAD_PID" 2>/dev/null; do
+		_n=$((_n + 1))
+		if [ "$_n" -ge $((LOAD_STOP_WAIT * 10)) ]; then
+			xt_fail "$1" "the load did not stop within ${LOAD_STOP_WAIT}s (round $(load_rounds)); blocked tasks follow"
+			echo w >/proc/sysrq-trigger
+			exit 1
+		fi
+		usleep 100000
+	done
 	wait "$LOAD_PID"
 	_r=$(load_rounds)
 	if [ -s "$LOAD/failed" ]; then

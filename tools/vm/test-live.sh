@@ -18,7 +18,7 @@
 #   -c, --cycles N             enable/disable cycles under load (default 10)
 #   -T, --type-cycles N        unbind/type/bind cycles (default 30)
 #   -l, --log FILE             serial log (default $XIOVA_CACHE/logs/vm-NAME.log)
-#   -t, --timeout SECS         wall-clock limit for the VM (default 1500)
+#   -t, --timeout SECS         wall-clock limit for the VM (default 900)
 #   -a, --append ARG           extra kernel command line word (KEY=value
 #                              words reach guest-live.sh)
 #
@@ -32,7 +32,7 @@ readonly HERE REPO
 source "$REPO/tools/lib/common.sh"
 
 KERNEL_KIND=debian IOMMU=intel STRICT=0 CYCLES=10 TYPE_CYCLES=30 LOG=''
-TIMEOUT=1500 APPEND=()
+TIMEOUT=900 APPEND=()
 WORK=''
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
