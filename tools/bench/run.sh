@@ -139,17 +139,16 @@ build_modules() {
 	cp "$HERE"/Kbuild "$HERE"/Makefile "$HERE"/xiova_bench.c "$bench/"
 	cp "$ROOT"/tools/edu/Kbuild "$ROOT"/tools/edu/Makefile \
 		"$ROOT"/tools/edu/xiova_edu.c "$edu/"
-	log "building xiova.ko, xiova_dma.ko, xiova_bench.ko and xiova_edu.ko against $HEADERS"
-	make -C "$mod" -s KDIR="$HEADERS" TESTCTL=y >&2
-	make -C "$bench" -s KDIR="$HEADERS" XIOVA_DIR="$mod" >&2
-	make -C "$edu" -s KDIR="$HEADERS" >&2
+	log "building xiova.ko, xiova_dma.ko, xiova_bench.ko and xiova_edu.ko against $KDIR"
+	make -C "$mod" -s KDIR="$KDIR" TESTCTL=y >&2
+	make -C "$bench" -s KDIR="$KDIR" XIOVA_DIR="$mod" >&2
+	make -C "$edu" -s KDIR="$KDIR" >&2
 }
 
 run_vm() {
 	# Seen by the functions run_vm calls (bash scopes dynamically).
-	local paths KVER='' KVERSION='' KERNEL='' MODDIR='' HEADERS=''
-	paths=$(debian_kernel_paths "$KERNEL_KIND")
-	eval "$paths" # KVER KVERSION KERNEL MODDIR HEADERS
+	local KVER='' KVERSION='' KERNEL='' MODDIR='' HEADERS='' KDIR='' INITRAMFS_ARGS=()
+	vm_kernel "$KERNEL_KIND" # KDIR; KVERSION and HEADERS too, from Debian's
 	build_modules
 	write_meta
 
@@ -158,7 +157,7 @@ run_vm() {
 	local guest_timeout=$((REPS * 130 + W3_SECS * 2 + 180))
 	((SMOKE)) && guest_timeout=600
 	"$ROOT/tools/vm/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
-		--kver "$KVER" --moddir "$MODDIR" -g "$HERE/guest-bench.sh" -t "$guest_timeout" \
+		"${INITRAMFS_ARGS[@]}" -g "$HERE/guest-bench.sh" -t "$guest_timeout" \
 		-f "$ROOT/tools/vm/guest-edu-lib.sh:/lib/xiova/guest-edu-lib.sh" \
 		"$WORK/xiova/xiova.ko" "$WORK/xiova/dma/xiova_dma.ko" \
 		"$WORK/bench/xiova_bench.ko" "$WORK/edu/xiova_edu.ko" \
@@ -179,7 +178,7 @@ run_vm() {
 	done
 	# W8 enables and disables the live patch: on 6.12 that rewrites every
 	# cond_resched() call site, which TCG runs safely only with one host
-	# thread for both vCPUs (Documentation/live.rst, "Testing on 6.12").
+	# thread for both vCPUs (Documentation/live.rst, "Testing under TCG").
 	log "last boot: W8 alone"
 	local single=''
 	[[ $KERNEL_KIND == debian612 ]] && single=single

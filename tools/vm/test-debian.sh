@@ -38,9 +38,8 @@ WORK=''
 
 main() {
 	parse_args "$@"
-	local paths KVER='' KERNEL='' MODDIR='' HEADERS=''
-	paths=$(debian_kernel_paths "$KERNEL_KIND")
-	eval "$paths" # KVER KERNEL MODDIR HEADERS ...
+	local KVER='' KERNEL='' MODDIR='' KDIR='' INITRAMFS_ARGS=()
+	vm_kernel "$KERNEL_KIND"
 	local name=$KERNEL_KIND-intel
 
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/xiova-test-debian.XXXXXX")
@@ -48,12 +47,11 @@ main() {
 
 	local start
 	start=$(date +%s.%N)
-	build_module_copy "$WORK/src" "$HEADERS"
+	build_module_copy "$WORK/src" "$KDIR"
 	log "building the selftests"
 	make -C "$SELFTEST_DIR" -j2 OUTPUT="$WORK/selftests" >&2 ||
 		die "selftest build failed"
-	"$HERE/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" \
-		--kver "$KVER" --moddir "$MODDIR" \
+	"$HERE/mkinitramfs.sh" -o "$WORK/initramfs.cpio.gz" "${INITRAMFS_ARGS[@]}" \
 		-g "$HERE/guest-xiova.sh" -t $((TIMEOUT - 60)) \
 		-f "$WORK/selftests:/xiova/selftests" "$WORK/src/xiova.ko"
 	log "built in $(elapsed "$start")s"
