@@ -35,6 +35,8 @@ readonly PACKAGES=(build-essential bc bison flex libelf-dev libssl-dev cpio
 
 PASSED=0 FAILED=0 SKIPPED=0
 LONG=0
+# Counts of the VM stages, set by each stage for the VMs it runs at once.
+VM_CYCLES=0 VM_COUNTS=() VM_LIMIT=() DMA_INTEL=0 DMA_VIRTIO=0
 
 main() {
 	if [[ ${1:-} == --long ]]; then
@@ -225,17 +227,29 @@ stage_vm_debian() {
 # type-switch cycles, 1000 in the long tier) and the live patch, lazy. The
 # live VM runs its two vCPUs on one host thread: with a thread per vCPU,
 # QEMU 7.2's TCG let a vCPU hit int3 bytes that 6.12's text patching had
-# already removed (Documentation/live.rst, "Testing under TCG").
+# already removed (Documentation/live.rst, "Testing under TCG"). The three
+# VMs run at once (at_once).
 stage_vm_debian612() {
-	local rc=0 cycles=50 counts=() limit=()
+	VM_CYCLES=50 VM_COUNTS=() VM_LIMIT=()
 	if ((LONG)); then
-		cycles=1000 counts=(-c 50 -T 300) limit=(-t 2400)
+		VM_CYCLES=1000 VM_COUNTS=(-c 50 -T 300) VM_LIMIT=(-t 2400)
 	fi
-	"$ROOT/tools/vm/test-debian.sh" -k debian612 || rc=1
-	"$ROOT/tools/vm/test-dma.sh" -k debian612 -i intel -c "$cycles" "${limit[@]}" || rc=1
-	XIOVA_TCG_THREAD=single XIOVA_INTEL_IOMMU_OPTS=intremap=on \
-		"$ROOT/tools/vm/test-live.sh" -k debian612 -i intel "${counts[@]}" "${limit[@]}" || rc=1
-	return "$rc"
+	at_once debian612_vm guest dma live
+}
+
+debian612_vm() {
+	case $1 in
+	guest) "$ROOT/tools/vm/test-debian.sh" -k debian612 ;;
+	dma)
+		"$ROOT/tools/vm/test-dma.sh" -k debian612 -i intel -c "$VM_CYCLES" \
+			"${VM_LIMIT[@]}"
+		;;
+	live)
+		XIOVA_TCG_THREAD=single XIOVA_INTEL_IOMMU_OPTS=intremap=on \
+			"$ROOT/tools/vm/test-live.sh" -k debian612 -i intel \
+			"${VM_COUNTS[@]}" "${VM_LIMIT[@]}"
+		;;
+	esac
 }
 
 stage_demo() {
@@ -256,30 +270,42 @@ stage_vm_test_kernel() {
 # kernel: lazy (DMA-FQ; intel-iommu without caching mode, which would
 # force strict) and strict. Both vCPUs on one host thread, as on 6.12:
 # TCG with a thread per vCPU can run code that a text poke of the patch
-# transition has rewritten (Documentation/live.rst, "Testing").
+# transition has rewritten (Documentation/live.rst, "Testing under TCG").
+# Each VM takes one host core, so both run at once.
 stage_vm_live() {
-	local rc=0 counts=()
-	((LONG)) && counts=(-c 50 -T 300 -t 2400)
-	XIOVA_TCG_THREAD=single XIOVA_INTEL_IOMMU_OPTS=intremap=on \
-		"$ROOT/tools/vm/test-live.sh" -k debian -i intel "${counts[@]}" || rc=1
-	XIOVA_TCG_THREAD=single \
-		"$ROOT/tools/vm/test-live.sh" -k debian -i intel -s "${counts[@]}" || rc=1
-	return "$rc"
+	VM_COUNTS=()
+	((LONG)) && VM_COUNTS=(-c 50 -T 300 -t 2400)
+	at_once live_vm lazy strict
+}
+
+live_vm() {
+	if [[ $1 == lazy ]]; then
+		XIOVA_TCG_THREAD=single XIOVA_INTEL_IOMMU_OPTS=intremap=on \
+			"$ROOT/tools/vm/test-live.sh" -k debian -i intel "${VM_COUNTS[@]}"
+	else
+		XIOVA_TCG_THREAD=single \
+			"$ROOT/tools/vm/test-live.sh" -k debian -i intel -s "${VM_COUNTS[@]}"
+	fi
 }
 
 # The DMA shim with real devices: Debian's kernel, then the debug kernel on
 # both IOMMUs. Type-switch cycles: 100 on each intel-iommu VM and 50 on
 # virtio-iommu; the long tier runs 1000 and 300 (0.6 s each under the debug
 # kernel and TCG, more on a loaded host: hence its longer time limit).
+# The three VMs run at once: each leaves a host core idle most of its time.
 stage_vm_dma() {
-	local rc=0 intel=100 virtio=50 limit=()
+	DMA_INTEL=100 DMA_VIRTIO=50 VM_LIMIT=()
 	if ((LONG)); then
-		intel=1000 virtio=300 limit=(-t 2400)
+		DMA_INTEL=1000 DMA_VIRTIO=300 VM_LIMIT=(-t 2400)
 	fi
-	"$ROOT/tools/vm/test-dma.sh" -k debian -i intel -c "$intel" "${limit[@]}" || rc=1
-	"$ROOT/tools/vm/test-dma.sh" -k test -i intel -c "$intel" "${limit[@]}" || rc=1
-	"$ROOT/tools/vm/test-dma.sh" -k test -i virtio -c "$virtio" "${limit[@]}" || rc=1
-	return "$rc"
+	at_once dma_vm debian:intel test:intel test:virtio
+}
+
+# dma_vm KERNEL:IOMMU
+dma_vm() {
+	local cycles=$DMA_INTEL
+	[[ ${1#*:} == virtio ]] && cycles=$DMA_VIRTIO
+	"$ROOT/tools/vm/test-dma.sh" -k "${1%:*}" -i "${1#*:}" -c "$cycles" "${VM_LIMIT[@]}"
 }
 
 # Faults, accounting, hotplug and a 60 s soak on the debug kernel (intel).

@@ -17,6 +17,28 @@ elapsed() {
 	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'
 }
 
+# at_once FN ARG...: runs "FN ARG" for every ARG at the same time, then
+# prints their outputs in the order of the ARGs (stdout to stdout, stderr
+# to stderr), so that each VM's verdicts stay together. For VMs: under TCG
+# one leaves much of the host's two cores idle (waiting on device timers,
+# one host thread for single-threaded TCG). Fails if any of them failed.
+at_once() {
+	local fn=$1 arg dir rc=0 i pids=()
+	shift
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/xiova-at-once.XXXXXX")
+	for arg; do
+		"$fn" "$arg" >"$dir/${#pids[@]}.out" 2>"$dir/${#pids[@]}.err" &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || rc=1
+		cat "$dir/$i.err" >&2
+		cat "$dir/$i.out"
+	done
+	rm -rf "$dir"
+	return "$rc"
+}
+
 # The options every VM suite runner takes, into the caller's LOG, TIMEOUT
 # and APPEND array. Fails, changing nothing, for any other option; the
 # caller then shifts two words on success.
