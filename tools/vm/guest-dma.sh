@@ -331,7 +331,14 @@ io_in_type() {
 # 16384 four-page ranges that fit under the edu device's 28-bit mask: 40000
 # scatterlist maps and unmaps in a row succeed only if a failed allocation
 # takes the queued ranges back (the edu driver's bench loop, no transfer).
+# Not on virtio-iommu: every map there is a request to the emulated
+# device (3 ms a map and unmap on the debug kernel), so the queue's 1 s
+# timer empties it long before 16384 ranges are queued.
 sq_reclaim() {
+	if [ "$XIOVA_FLAVOUR" = virtio ]; then
+		xt_skip sq-reclaim-on-exhaustion "virtio-iommu maps too slowly to fill the queue within its timer"
+		return
+	fi
 	expect_ok sq-reclaim-on-exhaustion "/sys/kernel/debug/xiova_edu/$EDU/bench" "40000 sg"
 }
 
