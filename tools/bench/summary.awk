@@ -195,11 +195,13 @@ function goal_text(m) {
 		return "ratio <= " M_GOAL[m]
 	if (M_GKIND[m] == "ratio>=")
 		return "ratio >= " M_GOAL[m]
+	if (M_GKIND[m] == "ours<=")
+		return "ours <= " M_GOAL[m]
 	return "ours >= " M_GOAL[m]
 }
 
 function meets(v, m) {
-	if (M_GKIND[m] == "ratio<=")
+	if (M_GKIND[m] == "ratio<=" || M_GKIND[m] == "ours<=")
 		return v <= M_GOAL[m]
 	return v >= M_GOAL[m]
 }
@@ -322,6 +324,10 @@ END {
 	w3_miss_rates()
 	def("w1", "W1 fast path: alloc+free pair", "w1", "ns_pair", "ns",
 	    "lower", "ratio<=", 0.9)
+	def("w1c", "W1 control: irqs off+on, one load, one store", "w1",
+	    "ns_floor", "ns", "lower", "", 0)
+	def("w1r", "W1 pair / control (same run)", "w1",
+	    "@div:ns_pair:ns_floor", "x", "lower", "ours<=", 1.5)
 	def("w1a", "W1 fast path: alloc alone", "w1", "@mean:ns_alloc_c",
 	    "ns", "lower", "", 0)
 	def("w1f", "W1 fast path: free alone", "w1", "@mean:ns_free_c", "ns",
@@ -419,7 +425,7 @@ END {
 		s_q1 = S_Q1; s_q3 = S_Q3
 		stats(RT, nr)
 		r_n = S_N; r_med = S_MED; r_min = S_MIN; r_max = S_MAX
-		if (M_GKIND[m] == "ours>=")
+		if (M_GKIND[m] ~ /^ours/)
 			met = verdict(m, o_med, o_min, o_max)
 		else
 			met = verdict(m, r_med, r_min, r_max)
@@ -438,7 +444,7 @@ END {
 		      csvq(cell(o_n, o_med, o_min, o_max)) ", " \
 		      csvq(cell(s_n, s_med, s_min, s_max)) ", " csvq(ratio) \
 		      ", " csvq(goal_text(m)) ", " csvq(met) > rst
-		if (r_n && M_ID[m] !~ /^(w3n|w3m|w3x|mems|memm|memn|memb|w1a|w1f|w6n|w6ra|w6rb|w7q-..)$/)
+		if (r_n && M_ID[m] !~ /^(w3n|w3m|w3x|mems|memm|memn|memb|w1a|w1f|w1c|w1r|w6n|w6ra|w6rb|w7q-..)$/)
 			printf "%s %g %g %g %s %s\n", M_ID[m], r_med, r_min,
 			       r_max, M_GKIND[m] ~ /^ratio/ ? M_GOAL[m] : "NaN",
 			       M_BETTER[m] > rat

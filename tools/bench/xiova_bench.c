@@ -569,7 +569,74 @@ struct w1_job {
 	u64			alloc_ns[BENCH_CLASSES];	/* x 100 */
 	u64			free_ns[BENCH_CLASSES];		/* x 100 */
 	u64			pairs[BENCH_CLASSES];
+	u64			floor_ns;			/* x 100 */
 };
+
+/*
+ * W1's control loop: only what a magazine hit cannot avoid. Interrupts
+ * off and on around one load (alloc) or one store (free) of this CPU's
+ * array, behind an out-of-line call as the allocators' exported functions
+ * are. W1 divided by it says how close a fast path is to the floor.
+ */
+struct floor_mag {
+	unsigned long	size;
+	unsigned long	pfns[64];
+};
+
+static DEFINE_PER_CPU(struct floor_mag, floor_mag);
+
+static noinline unsigned long floor_alloc(void)
+{
+	struct floor_mag *m;
+	unsigned long flags, pfn = 0;
+
+	local_irq_save(flags);
+	m = this_cpu_ptr(&floor_mag);
+	if (likely(m->size))
+		pfn = m->pfns[--m->size];
+	local_irq_restore(flags);
+	return pfn;
+}
+
+static noinline void floor_free(unsigned long pfn)
+{
+	struct floor_mag *m;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	m = this_cpu_ptr(&floor_mag);
+	if (likely(m->size < ARRAY_SIZE(m->pfns)))
+		m->pfns[m->size++] = pfn;
+	local_irq_restore(flags);
+}
+
+/* The control's pairs, timed as w1_pairs() times an allocator's. */
+static int w1_floor(struct w1_job *j)
+{
+	unsigned int n = 0, i;
+	unsigned long pfn;
+	u64 t0, t1, deadline;
+
+	floor_free(BENCH_START_PFN);
+	deadline = ktime_get_ns() + j->ms * NSEC_PER_MSEC;
+	do {
+		t0 = ktime_get_ns();
+		for (i = 0; i < BENCH_W1_BATCH; i++) {
+			pfn = floor_alloc();
+			if (unlikely(!pfn))
+				return -ENOSPC;
+			floor_free(pfn);
+		}
+		t1 = ktime_get_ns();
+		j->samples[n++] = t1 - t0;
+		if (bench_yield())
+			return -EINTR;
+	} while (t1 < deadline && n < BENCH_MAX_SAMPLES);
+	floor_alloc();
+	j->floor_ns = div_u64(bench_median(j->samples, n) * 100,
+			      BENCH_W1_BATCH);
+	return 0;
+}
 
 /* Strict pairs, one alloc_fast then one free_fast, in timed batches. */
 static __always_inline int w1_pairs(struct w1_job *j, const bool stock,
@@ -658,7 +725,7 @@ static __always_inline int w1_all(struct w1_job *j, const bool stock)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return w1_floor(j);
 }
 
 static int w1_thread(void *arg)
@@ -699,6 +766,7 @@ static int bench_w1(struct bench_dom *d, u64 ms, struct bench_out *o)
 	}
 	/* Every class weighs the same: the mean of the class medians. */
 	bench_put_frac(o, "ns_pair", sum, 100 * BENCH_CLASSES);
+	bench_put_frac(o, "ns_floor", j->floor_ns, 100);
 out:
 	kvfree(j->samples2);
 	kvfree(j->samples);
