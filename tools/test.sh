@@ -235,6 +235,8 @@ stage_vm_debian612() {
 	if ((LONG)); then
 		VM_CYCLES=1000 VM_COUNTS=(-c 50 -T 300) VM_LIMIT=(-t 2400)
 	fi
+	# Installs the 6.12 headers, if missing, before two jobs need them.
+	debian_612_kver >/dev/null
 	at_once debian612_vm guest dma || rc=1
 	debian612_vm live || rc=1
 	return "$rc"

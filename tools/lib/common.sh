@@ -26,8 +26,14 @@ at_once() {
 	local fn=$1 arg dir rc=0 i pids=()
 	shift
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/xiova-at-once.XXXXXX")
+	# An interrupt stops every job; each job takes SIGINT back from the
+	# ignored state bash gives background jobs, so that run.sh's own trap
+	# can stop its QEMU.
+	# shellcheck disable=SC2064 # $dir now; the pids as they are then
+	trap "kill \${pids[*]} 2>/dev/null; rm -rf '$dir'; exit 130" INT TERM
 	for arg; do
-		"$fn" "$arg" >"$dir/${#pids[@]}.out" 2>"$dir/${#pids[@]}.err" &
+		(trap - INT QUIT; "$fn" "$arg") >"$dir/${#pids[@]}.out" \
+			2>"$dir/${#pids[@]}.err" &
 		pids+=($!)
 	done
 	for i in "${!pids[@]}"; do
@@ -35,6 +41,7 @@ at_once() {
 		cat "$dir/$i.err" >&2
 		cat "$dir/$i.out"
 	done
+	trap - INT TERM
 	rm -rf "$dir"
 	return "$rc"
 }
