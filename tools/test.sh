@@ -276,9 +276,9 @@ stage_vm_test_kernel() {
 # force strict) and strict. Both vCPUs on one host thread, as on 6.12:
 # TCG with a thread per vCPU can run code that a text poke of the patch
 # transition has rewritten (Documentation/live.rst, "Testing under TCG").
-# One live VM at a time: with a second VM loading the host, 6.1's
-# livepatch core warned once in an enable/disable cycle (patch.c:98, a
-# task without a patch state during the transition), not seen alone.
+# One live VM at a time, as in the runs that passed: beside a second VM,
+# 6.1's livepatch core warned once in an enable/disable cycle (patch.c:98,
+# a task without a patch state in a transition; live.rst).
 stage_vm_live() {
 	local rc=0
 	VM_COUNTS=()
